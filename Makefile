@@ -1,0 +1,117 @@
+# Splice. `make run` starts a development server; `make test` runs every test. See README.md.
+
+# Tool versions, pinned.
+STATICCHECK_VERSION := 2025.1.1
+BENCHSTAT_VERSION   := v0.0.0-20250207173213-9ef51b7b6b87
+
+GO     ?= go
+CLANG  ?= clang
+WAT2WASM ?= wat2wasm
+OUT    := .build
+W      := $(OUT)/wasm
+
+gosrc = $(shell find $(1) -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) 2>/dev/null)
+PDK_GO := $(call gosrc,pdk/go)
+PDK_C  := pdk/c/splice.h
+
+# Go guests: standard Go, WASI reactor (c-shared), //go:wasmexport. Written to a temporary file and
+# renamed, so that concurrent builds (parallel test packages) never see a half-written module.
+define go_guest
+	@mkdir -p $(W)
+	cd $(dir) && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(CURDIR)/$@.tmp$$$$ . && mv -f $(CURDIR)/$@.tmp$$$$ $(CURDIR)/$@
+endef
+
+# C guests: freestanding C with Debian's clang and wasm-ld, no libc.
+CFLAGS_WASM := --target=wasm32 -O2 -nostdlib -ffreestanding -Wl,--no-entry -Wl,--strip-all -I pdk/c
+define c_guest
+	@mkdir -p $(W)
+	$(CLANG) $(CFLAGS_WASM) -o $@.tmp$$$$ $< && mv -f $@.tmp$$$$ $@
+endef
+
+GO_GUESTS := connector-json connector-echo conformance-go conformance-extism-go
+C_GUESTS  := connector-text conformance-c
+CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-text.wasm
+GUESTS := $(foreach g,$(GO_GUESTS) $(C_GUESTS),$(W)/$(g).wasm)
+
+$(W)/connector-json.wasm: dir := connectors/json
+$(W)/connector-json.wasm: $(call gosrc,connectors/json) $(PDK_GO)
+	$(go_guest)
+$(W)/connector-echo.wasm: dir := connectors/echo
+$(W)/connector-echo.wasm: $(call gosrc,connectors/echo) $(PDK_GO)
+	$(go_guest)
+$(W)/conformance-go.wasm: dir := testdata/conformance/go
+$(W)/conformance-go.wasm: $(call gosrc,testdata/conformance/go) $(PDK_GO)
+	$(go_guest)
+$(W)/conformance-extism-go.wasm: dir := testdata/conformance/extism-go
+$(W)/conformance-extism-go.wasm: $(call gosrc,testdata/conformance/extism-go)
+	$(go_guest)
+$(W)/connector-text.wasm: connectors/text/text.c $(PDK_C)
+	$(c_guest)
+$(W)/conformance-c.wasm: testdata/conformance/c/conformance.c $(PDK_C)
+	$(c_guest)
+
+# WAT fixtures are committed with their .wasm; `make testdata` rebuilds them, `make testdata-check`
+# fails when a committed .wasm differs from what its .wat compiles to.
+WAT := $(wildcard testdata/guests/*.wat testdata/conformance/*.wat)
+MALFORMED := testdata/guests/malformed.wasm
+
+.PHONY: all build test test-go test-guests check fmt lint vet tidy-check connectors guests testdata testdata-check bench run clean
+
+all: build connectors
+
+build:
+	$(GO) build -o $(OUT)/splice ./cmd/splice
+
+connectors: $(CONNECTORS)
+
+guests: $(GUESTS)
+
+testdata:
+	@for f in $(WAT); do $(WAT2WASM) $$f -o $${f%.wat}.wasm || exit 1; done
+	printf '\000asm\001\000\000\000\001\005\001\140' > $(MALFORMED)
+
+testdata-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	for f in $(WAT); do \
+		$(WAT2WASM) $$f -o $$tmp/out.wasm || exit 1; \
+		cmp -s $$tmp/out.wasm $${f%.wat}.wasm || { echo "testdata drift: $${f%.wat}.wasm is not what $$f compiles to; run make testdata"; exit 1; }; \
+	done && \
+	printf '\000asm\001\000\000\000\001\005\001\140' > $$tmp/m.wasm && cmp -s $$tmp/m.wasm $(MALFORMED) || { echo "testdata drift: $(MALFORMED)"; exit 1; }
+	@echo "testdata: $(words $(WAT)) WAT fixtures match their .wasm"
+
+# test: fixtures, guests built from source, the host's tests with the race detector, the PDK's own tests.
+test: testdata-check guests test-go test-guests
+
+test-go:
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+test-guests:
+	cd pdk/go && $(GO) test ./...
+	cd connectors/json && $(GO) test ./...
+
+check: fmt vet lint tidy-check
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+tidy-check:
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+# bench: the engine benchmarks on both engines beside the raw wazero floor (see host/sandbox/doc.go).
+BENCH ?= .
+BENCHCOUNT ?= 6
+bench: guests
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./host/sandbox/ | tee $(OUT)/bench.txt
+
+run: build connectors
+	$(OUT)/splice connector describe $(W)/connector-json.wasm
+	$(OUT)/splice connector call $(W)/connector-json.wasm transform --input '{"key":"pick","input":{"value":{"a":1,"b":{"c":2},"d":3},"paths":["a","b.c"]}}'
+
+clean:
+	rm -rf $(OUT)
