@@ -45,9 +45,9 @@ $(W)/conformance-go.wasm: $(call gosrc,testdata/conformance/go) $(PDK_GO)
 $(W)/conformance-extism-go.wasm: dir := testdata/conformance/extism-go
 $(W)/conformance-extism-go.wasm: $(call gosrc,testdata/conformance/extism-go)
 	$(go_guest)
-$(W)/connector-text.wasm: connectors/text/text.c $(PDK_C)
+$(W)/connector-text.wasm: connectors/text/text.c $(PDK_C) | tools
 	$(c_guest)
-$(W)/conformance-c.wasm: testdata/conformance/c/conformance.c $(PDK_C)
+$(W)/conformance-c.wasm: testdata/conformance/c/conformance.c $(PDK_C) | tools
 	$(c_guest)
 
 # WAT fixtures are committed with their .wasm; `make testdata` rebuilds them, `make testdata-check`
@@ -55,7 +55,10 @@ $(W)/conformance-c.wasm: testdata/conformance/c/conformance.c $(PDK_C)
 WAT := $(wildcard testdata/guests/*.wat testdata/conformance/*.wat)
 MALFORMED := testdata/guests/malformed.wasm
 
-.PHONY: all build test test-go test-guests check fmt lint vet tidy-check connectors guests testdata testdata-check bench run clean
+tools:
+	@bash .ci/tools.sh
+
+.PHONY: tools all build test test-go test-guests check fmt lint vet tidy-check connectors guests testdata testdata-check bench run clean
 
 all: build connectors
 
@@ -66,11 +69,11 @@ connectors: $(CONNECTORS)
 
 guests: $(GUESTS)
 
-testdata:
+testdata: tools
 	@for f in $(WAT); do $(WAT2WASM) $$f -o $${f%.wat}.wasm || exit 1; done
 	printf '\000asm\001\000\000\000\001\005\001\140' > $(MALFORMED)
 
-testdata-check:
+testdata-check: tools
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	for f in $(WAT); do \
 		$(WAT2WASM) $$f -o $$tmp/out.wasm || exit 1; \
@@ -80,7 +83,7 @@ testdata-check:
 	@echo "testdata: $(words $(WAT)) WAT fixtures match their .wasm"
 
 # test: fixtures, guests built from source, the host's tests with the race detector, the PDK's own tests.
-test: testdata-check guests test-go test-guests
+test: tools testdata-check guests test-go test-guests
 
 test-go:
 	$(GO) test -race -shuffle=on -timeout 20m ./...
@@ -109,7 +112,8 @@ BENCHCOUNT ?= 6
 bench: guests
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./host/sandbox/ | tee $(OUT)/bench.txt
 
-run: build connectors
+# run needs only Go: it builds the CLI and the Go connectors, then describes and calls one.
+run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm
 	$(OUT)/splice connector describe $(W)/connector-json.wasm
 	$(OUT)/splice connector call $(W)/connector-json.wasm transform --input '{"key":"pick","input":{"value":{"a":1,"b":{"c":2},"d":3},"paths":["a","b.c"]}}'
 

@@ -19,8 +19,10 @@ type extismEngine struct {
 }
 
 func newExtismEngine(ctx context.Context, cache wazero.CompilationCache) (*extismEngine, error) {
-	// The SDK drops log lines below a process-wide level, off by default; capture them all.
-	extism.SetLogLevel(extism.LogLevelTrace)
+	// The SDK drops log lines below a process-wide level, off by default. Info, not lower: the SDK
+	// logs its own debug and trace lines through the same logger (before SetLogger can be called, to
+	// the standard logger), so guests' trace and debug lines are not captured on this engine.
+	extism.SetLogLevel(extism.LogLevelInfo)
 	return &extismEngine{cache: cache}, nil
 }
 
@@ -170,4 +172,3 @@ func extismLevel(l extism.LogLevel) string {
 	}
 	return "error"
 }
-

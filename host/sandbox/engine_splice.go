@@ -103,6 +103,8 @@ func (c *spliceCompiled) instantiate(ctx context.Context) (instance, error) {
 	in.initSt.reset(nil, c.opts.lim)
 	in.st = &in.initSt
 	in.fns = make(map[string]api.Function)
+	in.ctx = context.WithValue(context.Background(), instKey{}, in)
+	in.w.onDeadline, in.w.onOverrun = in.onDeadline, in.onOverrun
 	mem := &linearMemory{limit: uint64(c.opts.lim.memoryPages()) * pageSize, refused: &in.memRefused}
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(cap, max uint64) experimental.LinearMemory {
 		return mem
@@ -164,6 +166,8 @@ type spliceInstance struct {
 	varBytes   int64
 	config     map[string]string
 	lim        Limits
+	ctx        context.Context // context.Background() carrying the instance, for calls whose context cannot end
+	t          callTimeout     // the current call's deadline
 	st         *callState
 	initSt     callState
 	memRefused bool
@@ -191,13 +195,16 @@ func (in *spliceInstance) call(ctx context.Context, export string, st *callState
 	in.st = st
 	in.arena.reset()
 	in.inputOff = 0
-	ctx = context.WithValue(ctx, instKey{}, in)
-	in.w.onDeadline = in.onDeadline
-	in.w.onOverrun = func() { t.quarantine(2 * t.d) }
-	in.wd.arm(&in.w, t.d)
+	in.t = t
+	if ctx.Done() == nil {
+		ctx = in.ctx // a context that cannot end needs no wrapping: reuse the instance's
+	} else {
+		ctx = context.WithValue(ctx, instKey{}, in)
+	}
+	in.wd.arm(&in.w, t.start, t.d)
 	in.stack[0] = 0
 	err := f.CallWithStack(ctx, in.stack[:])
-	closed, _ := in.wd.disarm(&in.w)
+	closed := in.wd.disarm(&in.w)
 	in.st = &in.initSt
 	if err != nil {
 		return 0, in.classify(err, closed || ctx.Err() != nil, export)
@@ -213,6 +220,10 @@ func (in *spliceInstance) call(ctx context.Context, export string, st *callState
 
 func (in *spliceInstance) onDeadline() {
 	_ = in.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+}
+
+func (in *spliceInstance) onOverrun() {
+	in.t.mod.quarantine(in.t.export, 2*in.t.d, in.t.d)
 }
 
 // classify names the kind of a failed instantiation or call.
@@ -514,4 +525,3 @@ func userFuncs() []hostFunc {
 		}},
 	}
 }
-

@@ -130,13 +130,7 @@ func (m *Module) Call(ctx context.Context, c CallOptions) (*Result, error) {
 	}
 	st := &s.st
 	st.reset(c.Input, m.lim)
-	rem := d - time.Since(start)
-	if rem <= 0 {
-		rem = time.Millisecond
-	}
-	rc, err := s.inst.call(ctx, c.Export, st, callTimeout{d: rem, quarantine: func(el time.Duration) {
-		m.quarantine(c.Export, el, d)
-	}})
+	rc, err := s.inst.call(ctx, c.Export, st, callTimeout{start: start, d: d, mod: m, export: c.Export})
 	res, err := m.finish(c, st, rc, err)
 	elapsed := time.Since(start)
 	m.checkOverrun(c.Export, elapsed, d)

@@ -199,10 +199,13 @@ type instance interface {
 	close(ctx context.Context)
 }
 
-// callTimeout is the deadline of one call and what to do when it overruns twice.
+// callTimeout is the deadline of one call: it started at start (instance acquisition included)
+// and must end within d; when it overruns twice its deadline the engine quarantines mod.
 type callTimeout struct {
-	d         time.Duration
-	quarantine func(elapsed time.Duration)
+	start  time.Time
+	d      time.Duration
+	mod    *Module
+	export string
 }
 
 func firstLine(s string) string {
