@@ -1,7 +1,7 @@
 # Splice. `make run` starts a development server; `make test` runs every test. See README.md.
 
 # Tool versions, pinned.
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.6.1 # staticcheck 2025.1.1
 BENCHSTAT_VERSION   := v0.0.0-20250207173213-9ef51b7b6b87
 
 GO     ?= go

@@ -42,6 +42,7 @@ func (c conformanceCase) input() []byte {
 func conformanceGuests(t *testing.T) map[string][]byte {
 	return map[string][]byte{
 		"wat":       testkit.File(t, "testdata/conformance/conformance.wasm"),
+		"go-pdk":    testkit.Guest(t, "conformance-go"),
 		"c-pdk":     testkit.Guest(t, "conformance-c"),
 		"extism-go": testkit.Guest(t, "conformance-extism-go"),
 	}

@@ -103,8 +103,7 @@ func (c *spliceCompiled) instantiate(ctx context.Context) (instance, error) {
 	in.initSt.reset(nil, c.opts.lim)
 	in.st = &in.initSt
 	in.fns = make(map[string]api.Function)
-	in.ctx = context.WithValue(context.Background(), instKey{}, in)
-	in.w.onDeadline, in.w.onOverrun = in.onDeadline, in.onOverrun
+	in.ctx, in.cancel = context.WithCancel(context.WithValue(context.Background(), instKey{}, in))
 	mem := &linearMemory{limit: uint64(c.opts.lim.memoryPages()) * pageSize, refused: &in.memRefused}
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(cap, max uint64) experimental.LinearMemory {
 		return mem
@@ -166,8 +165,8 @@ type spliceInstance struct {
 	varBytes   int64
 	config     map[string]string
 	lim        Limits
-	ctx        context.Context // context.Background() carrying the instance, for calls whose context cannot end
-	t          callTimeout     // the current call's deadline
+	ctx        context.Context    // carries the instance; for calls whose own context cannot end
+	cancel     context.CancelFunc // cancels ctx: the watchdog's way to end a call; the instance is then discarded
 	st         *callState
 	initSt     callState
 	memRefused bool
@@ -175,6 +174,7 @@ type spliceInstance struct {
 }
 
 func (in *spliceInstance) close(ctx context.Context) {
+	in.cancel()
 	if in.mod != nil {
 		_ = in.mod.Close(ctx)
 	}
@@ -195,13 +195,14 @@ func (in *spliceInstance) call(ctx context.Context, export string, st *callState
 	in.st = st
 	in.arena.reset()
 	in.inputOff = 0
-	in.t = t
+	cancel := in.cancel
 	if ctx.Done() == nil {
-		ctx = in.ctx // a context that cannot end needs no wrapping: reuse the instance's
+		ctx = in.ctx // the caller's context cannot end: the instance's own carries the deadline
 	} else {
-		ctx = context.WithValue(ctx, instKey{}, in)
+		ctx, cancel = context.WithCancel(context.WithValue(ctx, instKey{}, in))
+		defer cancel()
 	}
-	in.wd.arm(&in.w, t.start, t.d)
+	in.wd.arm(&in.w, t, cancel)
 	in.stack[0] = 0
 	err := f.CallWithStack(ctx, in.stack[:])
 	closed := in.wd.disarm(&in.w)
@@ -216,14 +217,6 @@ func (in *spliceInstance) call(ctx context.Context, export string, st *callState
 		return 0, nil
 	}
 	return uint32(in.stack[0]), nil
-}
-
-func (in *spliceInstance) onDeadline() {
-	_ = in.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
-}
-
-func (in *spliceInstance) onOverrun() {
-	in.t.mod.quarantine(in.t.export, 2*in.t.d, in.t.d)
 }
 
 // classify names the kind of a failed instantiation or call.
@@ -291,7 +284,7 @@ func (l *linearMemory) Reallocate(size uint64) []byte {
 		l.buf = l.buf[:size]
 		return l.buf
 	}
-	c := size + size/4
+	c := 2 * size // doubling: a guest growing page by page copies its memory O(log n) times
 	if c > l.limit {
 		c = l.limit
 	}
@@ -430,9 +423,8 @@ func envFuncs() []hostFunc {
 		}},
 		{"var_get", []api.ValueType{i64}, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
 			in := current(ctx)
-			name := string(in.arena.bytes(s[0]))
+			v, ok := in.vars[string(in.arena.bytes(s[0]))]
 			in.arena.freeBlock(s[0])
-			v, ok := in.vars[name]
 			if !ok {
 				s[0] = 0
 				return

@@ -79,6 +79,9 @@ func (e *Error) Retryable() bool { return e.Kind == KindTimeout }
 
 // KindOf returns the Kind of err, or "" when err is nil or not a sandbox error.
 func KindOf(err error) Kind {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

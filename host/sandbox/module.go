@@ -228,14 +228,3 @@ func (st *callState) log(level string, msg []byte) {
 	}
 	st.logs = append(st.logs, LogLine{Level: level, Message: string(msg)})
 }
-
-// logWriter sends a guest's WASI stdout or stderr to its current call's logs.
-type logWriter struct {
-	level string
-	st    *callState
-}
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.st.log(w.level, p)
-	return len(p), nil
-}

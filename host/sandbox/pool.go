@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"container/list"
 	"context"
 	"sync"
 	"time"
@@ -13,7 +12,9 @@ type slot struct {
 	mod      *Module
 	consumer string
 	st       callState
-	elem     *list.Element // in pool.lru while idle
+	idle     bool  // in the LRU list
+	prev     *slot // towards the most recently used
+	next     *slot // towards the least recently used
 }
 
 // pool bounds live instances across all modules of a Runtime. Idle instances sit in their module's
@@ -23,7 +24,35 @@ type pool struct {
 	mu   sync.Mutex
 	max  int
 	live int
-	lru  list.List // of *slot, most recently used at the front
+	n    int   // idle slots in the LRU list
+	head *slot // most recently used idle slot
+	tail *slot // least recently used idle slot
+}
+
+func (p *pool) pushFront(s *slot) {
+	s.idle, s.prev, s.next = true, nil, p.head
+	if p.head != nil {
+		p.head.prev = s
+	} else {
+		p.tail = s
+	}
+	p.head = s
+	p.n++
+}
+
+func (p *pool) remove(s *slot) {
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		p.head = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else {
+		p.tail = s.prev
+	}
+	s.idle, s.prev, s.next = false, nil, nil
+	p.n--
 }
 
 // acquire lends an idle instance of m for consumer, or instantiates one within d.
@@ -34,15 +63,14 @@ func (m *Module) acquire(ctx context.Context, consumer string, d time.Duration) 
 		s := idle[len(idle)-1]
 		idle[len(idle)-1] = nil
 		m.idle[consumer] = idle[:len(idle)-1]
-		p.lru.Remove(s.elem)
-		s.elem = nil
+		p.remove(s)
 		p.mu.Unlock()
 		return s, nil
 	}
 	var evict *slot
 	if p.live >= p.max {
-		if e := p.lru.Back(); e != nil {
-			evict = e.Value.(*slot)
+		if p.tail != nil {
+			evict = p.tail
 			p.unlinkLocked(evict)
 			p.live--
 		}
@@ -81,13 +109,12 @@ func (m *Module) release(s *slot, kind Kind) {
 	}
 	s.st = callState{}
 	m.idle[s.consumer] = append(m.idle[s.consumer], s)
-	s.elem = p.lru.PushFront(s)
+	p.pushFront(s)
 	p.mu.Unlock()
 }
 
 func (p *pool) unlinkLocked(s *slot) {
-	p.lru.Remove(s.elem)
-	s.elem = nil
+	p.remove(s)
 	idle := s.mod.idle[s.consumer]
 	for i, x := range idle {
 		if x == s {
@@ -108,15 +135,14 @@ func (p *pool) drain(m *Module) []*slot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*slot
-	for e := p.lru.Front(); e != nil; {
-		next := e.Next()
-		s := e.Value.(*slot)
+	for s := p.head; s != nil; {
+		next := s.next
 		if m == nil || s.mod == m {
 			p.unlinkLocked(s)
 			p.live--
 			out = append(out, s)
 		}
-		e = next
+		s = next
 	}
 	if m != nil {
 		m.closed = true
@@ -128,7 +154,7 @@ func (p *pool) drain(m *Module) []*slot {
 func (r *Runtime) Idle() int {
 	r.pool.mu.Lock()
 	defer r.pool.mu.Unlock()
-	return r.pool.lru.Len()
+	return r.pool.n
 }
 
 // Live returns the number of live instances, idle or in use.

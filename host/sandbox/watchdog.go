@@ -1,34 +1,35 @@
 package sandbox
 
 import (
+	"context"
 	"sync"
 	"time"
 )
 
 // watchdog enforces deadlines on calls into Splice's engine with one goroutine per Runtime instead
-// of a timer per call. At a call's deadline it closes the instance's module, which wazero notices at
-// the next loop back-edge (WithCloseOnContextDone); if the call is still running at twice its
-// deadline, the guest is in code wazero does not interrupt (a loop-free call tree) and the watchdog
-// quarantines the module.
+// of a timer per call. At a call's deadline it cancels the call's context; wazero
+// (WithCloseOnContextDone) then closes the module at the guest's next loop back-edge, from the
+// calling goroutine. (Closing the module from the watchdog instead would free its memory under the
+// running guest.) If the call is still running at twice its deadline, the guest is in code wazero
+// does not interrupt (a loop-free call tree), and the watchdog quarantines the module.
 type watchdog struct {
 	mu    sync.Mutex
 	calls map[*watch]struct{}
+	next  time.Time // when the goroutine wakes next; zero when it sleeps indefinitely
 	wake  chan struct{}
-	next  time.Time // when the watchdog goroutine wakes next; zero when it sleeps indefinitely
 	stop  chan struct{}
 	done  chan struct{}
-	now   func() time.Time
 }
 
-// watch is one armed call. It lives inside the instance, so arming allocates nothing.
+// watch is one armed call. It lives inside the instance, so arming allocates nothing. Its fields
+// are written by arm and read by the watchdog under mu.
 type watch struct {
-	start      time.Time
-	deadline   time.Time // close the module then
-	overrun    time.Time // quarantine then
-	closed     bool      // the deadline action ran
-	overran    bool      // the overrun action ran
-	onDeadline func()
-	onOverrun  func()
+	deadline time.Time // cancel then
+	overrun  time.Time // quarantine then
+	closed   bool      // cancel ran
+	overran  bool      // quarantine ran
+	cancel   context.CancelFunc
+	t        callTimeout
 }
 
 func newWatchdog() *watchdog {
@@ -37,19 +38,19 @@ func newWatchdog() *watchdog {
 		wake:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
-		now:   time.Now,
 	}
 	go w.run()
 	return w
 }
 
-// arm starts watching a call that started at start and must end within d. It wakes the watchdog
-// goroutine only when this deadline is earlier than the one it sleeps towards, which for calls with
-// similar deadlines is rare: arming is a map insert under a mutex.
-func (w *watchdog) arm(c *watch, start time.Time, d time.Duration) {
-	c.start, c.deadline, c.overrun = start, start.Add(d), start.Add(2*d)
-	c.closed, c.overran = false, false
+// arm starts watching a call; cancel ends it. It wakes the watchdog goroutine only when this
+// deadline is earlier than the one it sleeps towards, which for calls with similar deadlines is
+// rare: arming is a map insert under a mutex.
+func (w *watchdog) arm(c *watch, t callTimeout, cancel context.CancelFunc) {
 	w.mu.Lock()
+	c.deadline, c.overrun = t.start.Add(t.d), t.start.Add(2*t.d)
+	c.closed, c.overran = false, false
+	c.cancel, c.t = cancel, t
 	w.calls[c] = struct{}{}
 	wake := w.next.IsZero() || c.deadline.Before(w.next)
 	if wake {
@@ -64,11 +65,12 @@ func (w *watchdog) arm(c *watch, start time.Time, d time.Duration) {
 	}
 }
 
-// disarm stops watching c and reports whether its deadline action ran.
+// disarm stops watching c and reports whether its deadline passed (and its context was cancelled).
 func (w *watchdog) disarm(c *watch) (closed bool) {
 	w.mu.Lock()
 	delete(w.calls, c)
 	closed = c.closed
+	c.cancel = nil
 	w.mu.Unlock()
 	return closed
 }
@@ -93,16 +95,17 @@ func (w *watchdog) run() {
 	}
 }
 
-// fire runs the actions that are due and returns when the next one is.
+// fire acts on the calls that are due and returns when the next one is.
 func (w *watchdog) fire() (next time.Time) {
-	now := w.now()
-	var due []func()
+	now := time.Now()
+	var cancels []context.CancelFunc
+	var overruns []callTimeout
 	w.mu.Lock()
 	for c := range w.calls {
 		if !c.closed {
 			if !now.Before(c.deadline) {
 				c.closed = true
-				due = append(due, c.onDeadline)
+				cancels = append(cancels, c.cancel)
 			} else if next.IsZero() || c.deadline.Before(next) {
 				next = c.deadline
 			}
@@ -110,7 +113,7 @@ func (w *watchdog) fire() (next time.Time) {
 		if !c.overran {
 			if !now.Before(c.overrun) {
 				c.overran = true
-				due = append(due, c.onOverrun)
+				overruns = append(overruns, c.t)
 			} else if next.IsZero() || c.overrun.Before(next) {
 				next = c.overrun
 			}
@@ -118,8 +121,11 @@ func (w *watchdog) fire() (next time.Time) {
 	}
 	w.next = next
 	w.mu.Unlock()
-	for _, f := range due {
-		f()
+	for _, cancel := range cancels {
+		cancel()
+	}
+	for _, t := range overruns {
+		t.mod.quarantine(t.export, now.Sub(t.start), t.d)
 	}
 	return next
 }

@@ -6,6 +6,7 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,19 @@ func Guest(t testing.TB, name string) []byte {
 	}
 	return File(t, target)
 }
+
+// MustGuest is Guest for examples, which have no testing.TB: it panics on failure.
+func MustGuest(name string) []byte {
+	var t panicTB
+	return Guest(&t, name)
+}
+
+// panicTB is a testing.TB whose failures panic.
+type panicTB struct{ testing.TB }
+
+func (panicTB) Helper()                           {}
+func (panicTB) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (panicTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
 // Goroutines records the number of goroutines now and returns a function that fails t unless the
 // count comes back to at most that number within 5 seconds (printing the survivors if not).

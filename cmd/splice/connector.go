@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/sandbox"
+)
+
+// runtimeFlags are the flags shared by the connector commands that run a module.
+type runtimeFlags struct {
+	engine   string
+	memory   int64
+	timeout  time.Duration
+	cacheDir string
+	config   []string
+}
+
+func (f *runtimeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.engine, "engine", sandbox.EngineSplice, "engine that runs the module: splice (Splice's own) or extism (the reference Extism Go SDK)")
+	cmd.Flags().Int64Var(&f.memory, "memory", sandbox.DefaultMemoryBytes>>20, "linear memory limit in MiB")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "deadline of the call (default 2s for describe and transform, 30s otherwise)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "directory for compiled code, so later runs start fast (empty: no cache)")
+	cmd.Flags().StringArrayVar(&f.config, "config", nil, "connector configuration `key=value`, read with config_get (repeatable)")
+}
+
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "splice", "wasm")
+	}
+	return ""
+}
+
+func (f *runtimeFlags) limits() (sandbox.Limits, error) {
+	if f.memory <= 0 || f.memory > 4096 {
+		return sandbox.Limits{}, fmt.Errorf("--memory %d: want 1 to 4096 MiB", f.memory)
+	}
+	if f.timeout < 0 {
+		return sandbox.Limits{}, fmt.Errorf("--timeout %v: want a positive duration", f.timeout)
+	}
+	return sandbox.Limits{MemoryBytes: f.memory << 20, Timeout: f.timeout}, nil
+}
+
+func (f *runtimeFlags) configMap() (map[string]string, error) {
+	m := make(map[string]string, len(f.config))
+	for _, kv := range f.config {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--config %q: want key=value", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (f *runtimeFlags) runtime(cmd *cobra.Command) (*sandbox.Runtime, error) {
+	return sandbox.New(cmd.Context(), sandbox.Options{Engine: f.engine, CacheDir: f.cacheDir, MaxInstances: 4})
+}
+
+func connectorCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "connector",
+		Short: "Inspect and run connector modules",
+	}
+	cmd.AddCommand(describeCmd(), callCmd())
+	return cmd
+}
+
+func describeCmd() *cobra.Command {
+	var f runtimeFlags
+	cmd := &cobra.Command{
+		Use:   "describe FILE.wasm",
+		Short: "Print a connector's validated manifest",
+		Long: "Loads the module, calls its describe export and validates the manifest against\n" +
+			"schemas/connector-manifest.schema.json. Prints the manifest as indented JSON.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			lim, err := f.limits()
+			if err != nil {
+				return err
+			}
+			cfg, err := f.configMap()
+			if err != nil {
+				return err
+			}
+			rt, err := f.runtime(cmd)
+			if err != nil {
+				return err
+			}
+			defer rt.Close(cmd.Context())
+			c, err := connector.Load(cmd.Context(), rt, wasm, connector.Options{Policy: lim, Config: cfg})
+			if err != nil {
+				return err
+			}
+			out, err := json.MarshalIndent(c.Manifest(), "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", out)
+			return err
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func callCmd() *cobra.Command {
+	var f runtimeFlags
+	var input string
+	var raw, logs bool
+	cmd := &cobra.Command{
+		Use:   "call FILE.wasm EXPORT",
+		Short: "Call one export of a module and print its output",
+		Long: "Calls EXPORT with the input (JSON, or @FILE to read it from a file, or @- for stdin) and\n" +
+			"prints the output. On failure prints the error kind and message on stderr and exits 2.",
+		Example: `  splice connector call json.wasm transform --input '{"key":"pick","input":{"value":{"a":1,"b":2},"paths":["a"]}}'
+  splice connector call conformance.wasm config --config greeting='"hi"'`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			in, err := readInput(input)
+			if err != nil {
+				return err
+			}
+			if !raw && !json.Valid(in) {
+				return fmt.Errorf("--input is not JSON (use --raw to send bytes as they are)")
+			}
+			lim, err := f.limits()
+			if err != nil {
+				return err
+			}
+			cfg, err := f.configMap()
+			if err != nil {
+				return err
+			}
+			rt, err := f.runtime(cmd)
+			if err != nil {
+				return err
+			}
+			defer rt.Close(cmd.Context())
+			m, err := rt.Compile(cmd.Context(), wasm, sandbox.ModuleOptions{Name: filepath.Base(args[0]), Limits: lim, Config: cfg})
+			if err != nil {
+				return err
+			}
+			res, err := m.Call(cmd.Context(), sandbox.CallOptions{Consumer: "cli", Export: args[1], Input: in, Raw: raw})
+			if err != nil {
+				return err
+			}
+			if logs {
+				for _, l := range res.Logs {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", l.Level, strings.TrimRight(l.Message, "\n"))
+				}
+			}
+			out := res.Output
+			if !raw {
+				var buf bytes.Buffer
+				if json.Indent(&buf, out, "", "  ") == nil {
+					out = buf.Bytes()
+				}
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", out)
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&input, "input", "{}", "input document: JSON text, @FILE, or @- for stdin")
+	cmd.Flags().BoolVar(&raw, "raw", false, "send the input and print the output as bytes, without JSON checks")
+	cmd.Flags().BoolVar(&logs, "logs", false, "print the call's log lines on stderr")
+	return cmd
+}
+
+func readInput(s string) ([]byte, error) {
+	switch {
+	case s == "@-":
+		return readAll(os.Stdin)
+	case strings.HasPrefix(s, "@"):
+		return os.ReadFile(s[1:])
+	}
+	return []byte(s), nil
+}
+
+func readAll(f *os.File) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(f)
+	return buf.Bytes(), err
+}

@@ -1,0 +1,58 @@
+// Command splice runs Splice: the integration runtime whose connectors are WebAssembly modules.
+//
+// This version has the connector author's commands:
+//
+//	splice connector describe FILE.wasm
+//	splice connector call FILE.wasm EXPORT [--input JSON|@FILE] [--config k=v] [--memory MiB] [--timeout D] [--engine splice|extism]
+//
+// Exit status: 0 on success, 1 for usage, I/O and validation errors, 2 when a call into the
+// connector failed (a limit breach or a guest error; the error kind is printed on stderr).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/splicehq/splice/host/sandbox"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the process's exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "splice",
+		Short:         "Splice runs integration automations whose connectors are WebAssembly modules",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(connectorCmd())
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var se *sandbox.Error
+	if errors.As(err, &se) {
+		fmt.Fprintf(stderr, "error: %s: %s\n", se.Kind, se.Message)
+		if se.Kind == sandbox.KindInvalidModule {
+			return 1
+		}
+		return 2
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return 1
+}

@@ -1,0 +1,3 @@
+module github.com/splicehq/splice/pdk/go
+
+go 1.26

@@ -1,0 +1,18 @@
+package schemas
+
+import "embed"
+
+// ManifestFile is the name, within [FS], of the connector manifest schema. The file is
+// normative: a manifest is valid exactly when it validates against this schema and passes the
+// semantic checks package validate documents.
+const ManifestFile = "connector-manifest.schema.json"
+
+// ManifestID is the $id of the connector manifest schema, the URL its references resolve
+// against.
+const ManifestID = "https://splice.dev/schemas/connector-manifest.schema.json"
+
+// FS holds every *.json schema of this folder, read-only, under its file name. It is safe for
+// concurrent use.
+//
+//go:embed *.json
+var FS embed.FS
