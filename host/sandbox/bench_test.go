@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/splicehq/splice/host/internal/testkit"
 	"github.com/splicehq/splice/host/sandbox"
@@ -192,7 +193,8 @@ func BenchmarkFloor(b *testing.B) {
 	}
 }
 
-// rawInstance instantiates wasm on a bare wazero runtime whose host functions do nothing.
+// rawInstance instantiates wasm on a bare wazero runtime: real WASI, Extism and Splice host
+// functions that do nothing.
 func rawInstance(b *testing.B, wasm []byte, closeOnDone bool) api.Module {
 	b.Helper()
 	ctx := context.Background()
@@ -202,9 +204,13 @@ func rawInstance(b *testing.B, wasm []byte, closeOnDone bool) api.Module {
 	if err != nil {
 		b.Fatal(err)
 	}
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	stubs := map[string]wazero.HostModuleBuilder{}
 	for _, f := range cm.ImportedFunctions() {
 		mod, name, _ := f.Import()
+		if mod == wasi_snapshot_preview1.ModuleName {
+			continue
+		}
 		if stubs[mod] == nil {
 			stubs[mod] = rt.NewHostModuleBuilder(mod)
 		}

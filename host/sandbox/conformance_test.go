@@ -71,11 +71,26 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// One module per guest and config, compiled once (a Go guest takes seconds to compile under
+		// -race); each case runs as its own consumer, so it gets its own instances.
+		modules := map[string]*sandbox.Module{}
+		module := func(t *testing.T, guest string, wasm []byte, cfg map[string]string) *sandbox.Module {
+			key := guest + fmt.Sprint(cfg)
+			if m := modules[key]; m != nil {
+				return m
+			}
+			m, err := rt.Compile(ctx, wasm, sandbox.ModuleOptions{Name: "conformance-" + guest, Config: cfg})
+			if err != nil {
+				t.Fatalf("compile: %v", err)
+			}
+			modules[key] = m
+			return m
+		}
 		for guest, wasm := range guests {
 			for _, c := range file.Cases {
 				key := guest + "/" + c.Name
 				t.Run(engine+"/"+key, func(t *testing.T) {
-					o := runCase(t, ctx, rt, wasm, c)
+					o := runCase(t, ctx, module(t, guest, wasm, c.Config), c)
 					if got[key] == nil {
 						got[key] = map[string]outcome{}
 					}
@@ -93,17 +108,13 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func runCase(t *testing.T, ctx context.Context, rt *sandbox.Runtime, wasm []byte, c conformanceCase) outcome {
+func runCase(t *testing.T, ctx context.Context, m *sandbox.Module, c conformanceCase) outcome {
 	t.Helper()
-	m, err := rt.Compile(ctx, wasm, sandbox.ModuleOptions{Name: "conformance", Config: c.Config})
-	if err != nil {
-		t.Fatalf("compile: %v", err)
-	}
-	defer m.Close(ctx)
 	repeat := max(c.Repeat, 1)
 	var res *sandbox.Result
+	var err error
 	for i := 0; i < repeat; i++ {
-		res, err = m.Call(ctx, sandbox.CallOptions{Consumer: "conformance", Export: c.Export, Input: c.input(), Raw: c.Raw})
+		res, err = m.Call(ctx, sandbox.CallOptions{Consumer: c.Name, Export: c.Export, Input: c.input(), Raw: c.Raw})
 	}
 	if c.Want.ErrorKind != "" {
 		if got := sandbox.KindOf(err); string(got) != c.Want.ErrorKind {
