@@ -42,7 +42,7 @@ func (e *extismEngine) provides(module, name string) bool {
 		return extismEnv[name]
 	case userModule:
 		for _, f := range userFuncs() {
-			if f.name == name {
+			if f.name == name && len(f.results) > 0 {
 				return true
 			}
 		}
@@ -55,8 +55,17 @@ func (e *extismEngine) provides(module, name string) bool {
 func (e *extismEngine) close(ctx context.Context) error { return nil }
 
 func (e *extismEngine) compile(ctx context.Context, wasm []byte, opts compileOptions) (compiledModule, error) {
+	// wazero's CompileModule allocates from vector counts before checking them against the input
+	// (a 30-byte export count made it allocate 14 GB); instrument checks every count first, so run it
+	// as a validator even though this engine runs the module as it is.
+	if _, err := instrument(wasm); err != nil {
+		return nil, &Error{Kind: KindInvalidModule, Message: err.Error(), Err: err}
+	}
 	var unsupported []extism.HostFunction
 	for _, f := range userFuncs() {
+		if len(f.results) == 0 {
+			continue // splice_yield: only Splice's engine instruments modules
+		}
 		unsupported = append(unsupported, extism.NewHostFunctionWithStack(f.name,
 			func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) { stack[0] = extism.EncodeI32(-1) },
 			f.params, f.results))

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -43,7 +44,10 @@ func newCache(dir string) (wazero.CompilationCache, error) {
 }
 
 func newSpliceEngine(ctx context.Context, cache wazero.CompilationCache, wd *watchdog) (*spliceEngine, error) {
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithCompilationCache(cache)
+	// No WithCloseOnContextDone: it makes every loop iteration exit to Go (~15x slower loops) and
+	// spawns a goroutine per call. Modules are instrumented with fuel checkpoints instead (instrument.go)
+	// and splice_yield enforces deadlines.
+	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cache)
 	e := &spliceEngine{rt: wazero.NewRuntimeWithConfig(ctx, cfg), wd: wd, names: make(map[string]map[string]bool)}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
 		return nil, err
@@ -77,7 +81,11 @@ func (e *spliceEngine) provides(module, name string) bool { return e.names[modul
 func (e *spliceEngine) close(ctx context.Context) error { return e.rt.Close(ctx) }
 
 func (e *spliceEngine) compile(ctx context.Context, wasm []byte, opts compileOptions) (compiledModule, error) {
-	cm, err := e.rt.CompileModule(ctx, wasm)
+	fueled, err := instrument(wasm)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidModule, Message: "instrument: " + err.Error(), Err: err}
+	}
+	cm, err := e.rt.CompileModule(ctx, fueled)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +117,10 @@ func (c *spliceCompiled) instantiate(ctx context.Context) (instance, error) {
 		return mem
 	}))
 	ctx = context.WithValue(ctx, instKey{}, in)
+	in.deadline, _ = ctx.Deadline()
+	in.what = "instantiate"
 	mc := wazero.NewModuleConfig().
+		WithNanosleep(in.sleep).
 		WithName("").
 		WithStartFunctions().
 		WithStdout(instWriter{in, "stdout"}).
@@ -122,6 +133,7 @@ func (c *spliceCompiled) instantiate(ctx context.Context) (instance, error) {
 		in.mod = mod
 		err = in.initialize(ctx)
 	}
+	in.deadline = time.Time{}
 	if err != nil {
 		if mod != nil {
 			_ = mod.Close(context.Background())
@@ -171,6 +183,32 @@ type spliceInstance struct {
 	initSt     callState
 	memRefused bool
 	w          watch
+	deadline   time.Time // of the current call or instantiation; splice_yield enforces it
+	what       string    // the export running, or "instantiate"
+}
+
+// sleep is the instance's WASI sleep (poll_oneoff on a clock): it never sleeps past the deadline, so
+// the guest reaches its next fuel checkpoint, and times out there, in time.
+func (in *spliceInstance) sleep(ns int64) {
+	d := time.Duration(ns)
+	if !in.deadline.IsZero() {
+		if left := time.Until(in.deadline); left < d {
+			d = max(left, 0)
+		}
+	}
+	time.Sleep(d)
+}
+
+// yield is called by the fuel checkpoints instrument.go puts at every function entry and loop
+// header, once every fuelTicks checkpoints: it ends the call when its deadline has passed or its
+// context has ended.
+func (in *spliceInstance) yield(ctx context.Context) {
+	if err := ctx.Err(); err != nil {
+		fail(KindTimeout, "%s did not finish in time: %v", in.what, err)
+	}
+	if !in.deadline.IsZero() && time.Now().After(in.deadline) {
+		fail(KindTimeout, "%s did not finish in time", in.what)
+	}
 }
 
 func (in *spliceInstance) close(ctx context.Context) {
@@ -202,10 +240,12 @@ func (in *spliceInstance) call(ctx context.Context, export string, st *callState
 		ctx, cancel = context.WithCancel(context.WithValue(ctx, instKey{}, in))
 		defer cancel()
 	}
+	in.deadline, in.what = t.start.Add(t.d), export
 	in.wd.arm(&in.w, t, cancel)
 	in.stack[0] = 0
 	err := f.CallWithStack(ctx, in.stack[:])
 	closed := in.wd.disarm(&in.w)
+	in.deadline = time.Time{}
 	in.st = &in.initSt
 	if err != nil {
 		return 0, in.classify(err, closed || ctx.Err() != nil, export)
@@ -489,6 +529,9 @@ func userFuncs() []hostFunc {
 		return b
 	}
 	return []hostFunc{
+		{"splice_yield", nil, nil, func(ctx context.Context, _ api.Module, s []uint64) {
+			current(ctx).yield(ctx)
+		}},
 		{"splice_input_read", []api.ValueType{i32, i32}, []api.ValueType{i32}, func(ctx context.Context, m api.Module, s []uint64) {
 			input := current(ctx).st.input
 			n := api.DecodeU32(s[1])

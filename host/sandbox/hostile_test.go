@@ -102,37 +102,40 @@ func TestHostileGuests(t *testing.T) {
 	}
 }
 
-// TestLoopFreeCallTreeQuarantines checks the watchdog's answer to wazero's gap: a guest that runs a
-// loop-free call tree is not interrupted at its deadline, so when it overruns twice its deadline
-// its module is quarantined, and later calls are refused without running guest code.
-func TestLoopFreeCallTreeQuarantines(t *testing.T) {
+// TestLoopFreeCallTreeStopsAtDeadline is wazero's gap closed: wazero checks for cancellation only at
+// loop back-edges, so a loop-free call tree used to keep its thread long after its deadline
+// (call_tree with n=26 ran ~0.4 s whatever the deadline). The fuel checkpoints at every function
+// entry stop it at its deadline; nothing overruns, so nothing is quarantined. (The quarantine of
+// modules that still overrun, e.g. in a host function, is tested in watchdog_test.go.)
+func TestLoopFreeCallTreeStopsAtDeadline(t *testing.T) {
 	ctx := context.Background()
 	rt, err := sandbox.New(ctx, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	m, err := rt.Compile(ctx, testkit.File(t, "testdata/guests/call_tree.wasm"), sandbox.ModuleOptions{Name: "call_tree@1.0.0", Limits: sandbox.Limits{Timeout: 20 * time.Millisecond}})
+	const deadline = 20 * time.Millisecond
+	m, err := rt.Compile(ctx, testkit.File(t, "testdata/guests/call_tree.wasm"), sandbox.ModuleOptions{Name: "call_tree@1.0.0", Limits: sandbox.Limits{Timeout: deadline}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A small tree finishes well within the deadline.
 	if _, err := m.Call(ctx, sandbox.CallOptions{Consumer: "c", Export: "run", Input: []byte("4")}); err != nil {
 		t.Fatalf("small tree: %v", err)
 	}
-	// 2^27 calls take ~0.4 s here: far over twice 20 ms.
 	start := time.Now()
-	_, err = m.Call(ctx, sandbox.CallOptions{Consumer: "c", Export: "run", Input: []byte("26")})
+	_, err = m.Call(ctx, sandbox.CallOptions{Consumer: "c", Export: "run", Input: []byte("30")}) // 2^31 calls: seconds
+	elapsed := time.Since(start)
 	if sandbox.KindOf(err) != sandbox.KindTimeout {
-		t.Fatalf("big tree: kind %q, want timeout (err: %v, after %v)", sandbox.KindOf(err), err, time.Since(start))
+		t.Fatalf("big tree: kind %q, want timeout (err: %v, after %v)", sandbox.KindOf(err), err, elapsed)
 	}
-	q, why := m.Quarantined()
-	if !q || !strings.Contains(why, "over twice its") {
-		t.Fatalf("Quarantined() = %v, %q; want true", q, why)
+	if elapsed > 2*deadline+50*time.Millisecond {
+		t.Errorf("big tree ran %v, want about its %v deadline", elapsed, deadline)
 	}
-	_, err = m.Call(ctx, sandbox.CallOptions{Consumer: "other", Export: "run", Input: []byte("1")})
-	if !errors.Is(err, sandbox.ErrQuarantined) {
-		t.Fatalf("call after quarantine: %v, want ErrQuarantined", err)
+	if q, why := m.Quarantined(); q {
+		t.Errorf("quarantined (%s), but nothing overran", why)
+	}
+	if _, err := m.Call(ctx, sandbox.CallOptions{Consumer: "c", Export: "run", Input: []byte("4")}); err != nil {
+		t.Fatalf("after the timeout: %v", err)
 	}
 }
 

@@ -126,7 +126,7 @@ func (m *Module) Call(ctx context.Context, c CallOptions) (*Result, error) {
 	s, err := m.acquire(ctx, c.Consumer, d)
 	if err != nil {
 		m.checkOverrun(c.Export, time.Since(start), d)
-		return nil, err
+		return nil, withDeadline(err, d)
 	}
 	st := &s.st
 	st.reset(c.Input, m.lim)
@@ -136,7 +136,7 @@ func (m *Module) Call(ctx context.Context, c CallOptions) (*Result, error) {
 	m.checkOverrun(c.Export, elapsed, d)
 	m.release(s, KindOf(err))
 	if err != nil {
-		return nil, err
+		return nil, withDeadline(err, d)
 	}
 	res.Duration = elapsed
 	return res, nil
@@ -171,6 +171,14 @@ func (m *Module) finish(c CallOptions, st *callState, rc uint32, err error) (*Re
 	res := &Result{Output: st.output, Logs: st.logs}
 	st.output, st.logs = nil, nil
 	return res, nil
+}
+
+// withDeadline adds the deadline to a timeout's message.
+func withDeadline(err error, d time.Duration) error {
+	if e, ok := err.(*Error); ok && e.Kind == KindTimeout {
+		e.Message += fmt.Sprintf(" (deadline %v)", d)
+	}
+	return err
 }
 
 func (m *Module) errorf(kind Kind, export, format string, args ...any) *Error {
