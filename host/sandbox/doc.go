@@ -30,18 +30,30 @@
 //     that follows is reported as memory_limit rather than as the trap the guest hits next. A module
 //     that declares more memory than the limit is refused by Compile, before wazero allocates it.
 //     Extism memory (alloc) has the same limit, separately.
-//   - Time: wazero's WithCloseOnContextDone stops a guest at its next loop back-edge once its module
-//     is closed. One watchdog goroutine per Runtime closes a call's module at its deadline.
+//   - Time: Compile instruments every module with fuel checkpoints (instrument.go): a global is
+//     decremented at every function entry and loop header, and every 65536 ticks the guest calls
+//     the host's splice_yield, which ends the call once its deadline has passed or its context has
+//     ended. Start and initialization functions run under the same rule. WASI sleeps never sleep
+//     past the deadline. One watchdog goroutine per Runtime cancels each call's context at its
+//     deadline, for host functions that block.
 //   - Output and logs are checked by the host functions before any byte is copied.
 //
-// # The loop-free call tree gap
+// # Why fuel checkpoints, not WithCloseOnContextDone
 //
-// wazero checks for a closed module only at loop back-edges (in wazevo's frontend), so a guest that
-// runs a deep loop-free call tree keeps its thread after its deadline: testdata/guests/call_tree.wat
-// with n=26 runs ~0.4 s whatever the deadline. The sandbox bounds the damage: MaxConcurrentCalls
-// bounds the threads such guests can hold, and a call still running at twice its deadline (seen by
-// the watchdog, or measured when it returns) quarantines its Module: later calls fail at once with
-// KindQuarantined, without running guest code, until the module is loaded again.
+// wazero's own way to stop a guest, WithCloseOnContextDone, checks for a closed module only at loop
+// back-edges, and does it by exiting from native code to Go on every iteration: a 16 Ki-iteration
+// loop takes ~20 us without it and ~430 us with it (BenchmarkInstrumentedLoop), and every call pays
+// a goroutine. It also misses loop-free code: testdata/guests/call_tree.wat (an exponential call
+// tree without loops) ran ~0.4 s at n=26 whatever its deadline. Checkpoints at function entries and
+// loop headers cost a global decrement and a branch (~25 us for the same loop), need no goroutine,
+// and stop the call tree at its deadline (TestLoopFreeCallTreeStopsAtDeadline).
+//
+// Defence in depth stays: MaxConcurrentCalls bounds the threads guests hold, and a call still
+// running at twice its deadline (a host function that does not return, say) quarantines its Module:
+// later calls fail at once with KindQuarantined, without running guest code, until it is loaded
+// again. The rewriter also shields wazero: CompileModule allocates from vector counts it has not yet
+// checked against the input (a 30-byte module made it allocate 14 GB), and instrument checks every
+// count first; the reference engine runs it as a validator for that reason.
 //
 // # Why Splice has its own engine
 //
@@ -55,9 +67,23 @@
 // Plugins built with the official Extism PDKs run unmodified: the conformance guest built with
 // github.com/extism/go-pdk passes the same cases as Splice's own, on both engines.
 //
-// Measured on this repository's benchmarks (make bench; 2-core machine, same run for both engines):
+// Measured by this package's benchmarks in one run (make bench: -count=6, medians; a 2-core AMD EPYC
+// VM, noisy: ±10-40%). C guest = connectors/text, Go guest = connectors/echo and connectors/json.
 //
-//	FIGURES
+//	benchmark                       splice      extism (go-sdk)   ratio
+//	Noop, C guest                   467 ns      27.4 us           59x    (65 B/op vs 82 KiB/op)
+//	Noop, Go guest                  412 ns      25.2 us           61x
+//	Transform1KiB, C guest          15.0 us     189 us            12.6x
+//	Transform1KiB, Go guest         325 us      1.41 ms           4.3x
+//	Echo1MiB, C guest (fast path)   208 us      39.7 ms           191x
+//	Echo1MiB, Go guest (fast path)  341 us      49.8 ms           146x
+//	Acquire pooled                  48-59 ns    48 ns
+//	Acquire fresh, C guest          101 us      289 us            2.9x
+//	Acquire fresh, Go guest         6.5 ms      3.7 ms            (ours runs the Go runtime's _initialize; the SDK defers it to the first call)
+//
+//	floor (plain wazero): noop call 21 ns, 491 ns with WithCloseOnContextDone; copy 1 MiB into guest memory 42 us
+//	compile, new Runtime: C guest 8.2 ms cold, 1.0 ms warm (CacheDir); Go guest 1.21 s cold, 59 ms warm
+//	16 Ki-iteration loop: 428 us with WithCloseOnContextDone, 23 us instrumented, 17 us uninterruptible
 //
 // # Notes
 //
