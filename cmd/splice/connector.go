@@ -61,8 +61,33 @@ func (f *runtimeFlags) configMap() (map[string]string, error) {
 	return m, nil
 }
 
-func (f *runtimeFlags) runtime(cmd *cobra.Command) (*sandbox.Runtime, error) {
-	return sandbox.New(cmd.Context(), sandbox.Options{Engine: f.engine, CacheDir: f.cacheDir, MaxInstances: 4})
+// session is what a command that runs a module needs: the module's bytes, the limits and config
+// from the flags, and a runtime, which the caller closes.
+type session struct {
+	rt   *sandbox.Runtime
+	wasm []byte
+	lim  sandbox.Limits
+	cfg  map[string]string
+}
+
+func (f *runtimeFlags) open(cmd *cobra.Command, file string) (*session, error) {
+	wasm, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	lim, err := f.limits()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := f.configMap()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := sandbox.New(cmd.Context(), sandbox.Options{Engine: f.engine, CacheDir: f.cacheDir, MaxInstances: 4})
+	if err != nil {
+		return nil, err
+	}
+	return &session{rt: rt, wasm: wasm, lim: lim, cfg: cfg}, nil
 }
 
 func connectorCmd() *cobra.Command {
@@ -83,24 +108,12 @@ func describeCmd() *cobra.Command {
 			"schemas/connector-manifest.schema.json. Prints the manifest as indented JSON.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wasm, err := os.ReadFile(args[0])
+			s, err := f.open(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			lim, err := f.limits()
-			if err != nil {
-				return err
-			}
-			cfg, err := f.configMap()
-			if err != nil {
-				return err
-			}
-			rt, err := f.runtime(cmd)
-			if err != nil {
-				return err
-			}
-			defer rt.Close(cmd.Context())
-			c, err := connector.Load(cmd.Context(), rt, wasm, connector.Options{Policy: lim, Config: cfg})
+			defer s.rt.Close(cmd.Context())
+			c, err := connector.Load(cmd.Context(), s.rt, s.wasm, connector.Options{Policy: s.lim, Config: s.cfg})
 			if err != nil {
 				return err
 			}
@@ -129,10 +142,6 @@ func callCmd() *cobra.Command {
   splice connector call conformance.wasm config --config greeting='"hi"'`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wasm, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
 			in, err := readInput(input)
 			if err != nil {
 				return err
@@ -140,20 +149,12 @@ func callCmd() *cobra.Command {
 			if !raw && !json.Valid(in) {
 				return fmt.Errorf("--input is not JSON (use --raw to send bytes as they are)")
 			}
-			lim, err := f.limits()
+			s, err := f.open(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			cfg, err := f.configMap()
-			if err != nil {
-				return err
-			}
-			rt, err := f.runtime(cmd)
-			if err != nil {
-				return err
-			}
-			defer rt.Close(cmd.Context())
-			m, err := rt.Compile(cmd.Context(), wasm, sandbox.ModuleOptions{Name: filepath.Base(args[0]), Limits: lim, Config: cfg})
+			defer s.rt.Close(cmd.Context())
+			m, err := s.rt.Compile(cmd.Context(), s.wasm, sandbox.ModuleOptions{Name: filepath.Base(args[0]), Limits: s.lim, Config: s.cfg})
 			if err != nil {
 				return err
 			}

@@ -26,7 +26,7 @@ type Connector struct {
 }
 
 // Load compiles wasm, calls its describe export, validates the manifest it returns and compiles the
-// module again under the effective limits (compiled code is cached, so the second compile is cheap).
+// module again under the effective limits (a cache hit: the code is compiled once).
 //
 // # Errors
 //
@@ -37,8 +37,10 @@ func Load(ctx context.Context, rt *sandbox.Runtime, wasm []byte, opts Options) (
 	if err != nil {
 		return nil, fmt.Errorf("connector: load: %w", err)
 	}
+	// The probe is closed only after the final compile, which then finds the compiled code in
+	// wazero's cache instead of compiling the module again (1.2 s for a Go guest).
+	defer probe.Close(ctx)
 	res, err := probe.Call(ctx, sandbox.CallOptions{Consumer: "", Export: abi.ExportDescribe, Input: []byte("{}")})
-	_ = probe.Close(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connector: describe: %w", err)
 	}

@@ -515,21 +515,7 @@ func (in *instrumenter) globals(body []byte) ([]byte, error) {
 // tables rewrites the initializer expressions of tables (function references: 0x40 0x00 tabletype
 // expr).
 func (in *instrumenter) tables(body []byte) ([]byte, error) {
-	r := reader{b: body}
-	n, err := r.count()
-	if err != nil {
-		return nil, err
-	}
-	e := editor{src: body}
-	for i := uint32(0); i < n; i++ {
-		if err := in.table(&r, &e); err != nil {
-			return nil, fmt.Errorf("table %d: %w", i, err)
-		}
-	}
-	if !r.done() {
-		return nil, errTrailing
-	}
-	return e.finish(), nil
+	return in.vector(body, "table", in.table)
 }
 
 func (in *instrumenter) table(r *reader, e *editor) error {
@@ -555,6 +541,34 @@ func (in *instrumenter) table(r *reader, e *editor) error {
 }
 
 func (in *instrumenter) exports(body []byte) ([]byte, error) {
+	return in.vector(body, "export", in.export)
+}
+
+func (in *instrumenter) export(r *reader, e *editor) error {
+	name, err := r.sized()
+	if err != nil {
+		return err
+	}
+	kind, err := r.byte()
+	if err != nil {
+		return fmt.Errorf("%q: %w", name, err)
+	}
+	switch kind {
+	case 0:
+		err = in.funcIndex(r, e)
+	case 3:
+		err = in.globalIndex(r)
+	default:
+		_, err = r.u32()
+	}
+	if err != nil {
+		return fmt.Errorf("%q: %w", name, err)
+	}
+	return nil
+}
+
+// vector rewrites a section body that is a vector of items, each read (and edited) by item.
+func (in *instrumenter) vector(body []byte, what string, item func(*reader, *editor) error) ([]byte, error) {
 	r := reader{b: body}
 	n, err := r.count()
 	if err != nil {
@@ -562,24 +576,8 @@ func (in *instrumenter) exports(body []byte) ([]byte, error) {
 	}
 	e := editor{src: body}
 	for i := uint32(0); i < n; i++ {
-		name, err := r.sized()
-		if err != nil {
-			return nil, fmt.Errorf("export %d: %w", i, err)
-		}
-		kind, err := r.byte()
-		if err != nil {
-			return nil, fmt.Errorf("export %q: %w", name, err)
-		}
-		switch kind {
-		case 0:
-			err = in.funcIndex(&r, &e)
-		case 3:
-			err = in.globalIndex(&r)
-		default:
-			_, err = r.u32()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("export %q: %w", name, err)
+		if err := item(&r, &e); err != nil {
+			return nil, fmt.Errorf("%s %d: %w", what, i, err)
 		}
 	}
 	if !r.done() {
@@ -604,21 +602,7 @@ func (in *instrumenter) start(body []byte) ([]byte, error) {
 // declarative, bit 1 explicit table index (when active) or declarative, bit 2 expressions instead
 // of function indices.
 func (in *instrumenter) elements(body []byte) ([]byte, error) {
-	r := reader{b: body}
-	n, err := r.count()
-	if err != nil {
-		return nil, err
-	}
-	e := editor{src: body}
-	for i := uint32(0); i < n; i++ {
-		if err := in.element(&r, &e); err != nil {
-			return nil, fmt.Errorf("segment %d: %w", i, err)
-		}
-	}
-	if !r.done() {
-		return nil, errTrailing
-	}
-	return e.finish(), nil
+	return in.vector(body, "segment", in.element)
 }
 
 func (in *instrumenter) element(r *reader, e *editor) error {
@@ -671,21 +655,7 @@ func (in *instrumenter) element(r *reader, e *editor) error {
 // data reads the data segments. Their offsets hold no function index, so the section comes out
 // unchanged; reading them checks the global indices they use.
 func (in *instrumenter) data(body []byte) ([]byte, error) {
-	r := reader{b: body}
-	n, err := r.count()
-	if err != nil {
-		return nil, err
-	}
-	e := editor{src: body}
-	for i := uint32(0); i < n; i++ {
-		if err := in.dataSegment(&r, &e); err != nil {
-			return nil, fmt.Errorf("segment %d: %w", i, err)
-		}
-	}
-	if !r.done() {
-		return nil, errTrailing
-	}
-	return e.finish(), nil
+	return in.vector(body, "segment", in.dataSegment)
 }
 
 func (in *instrumenter) dataSegment(r *reader, e *editor) error {
