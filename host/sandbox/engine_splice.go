@@ -131,7 +131,11 @@ func (c *spliceCompiled) instantiate(ctx context.Context) (instance, error) {
 	mod, err := c.e.rt.InstantiateModule(ctx, c.cm, mc)
 	if err == nil {
 		in.mod = mod
-		err = in.initialize(ctx)
+		if in.memRefused {
+			err = errors.New("initial memory over the limit")
+		} else {
+			err = in.initialize(ctx)
+		}
 	}
 	in.deadline = time.Time{}
 	if err != nil {
@@ -315,8 +319,12 @@ type linearMemory struct {
 func (l *linearMemory) Reallocate(size uint64) []byte {
 	if size > l.limit {
 		*l.refused = true
-		if l.buf == nil { // wazero requires the initial allocation; Compile rejects such modules first
+		if l.buf == nil {
+			// wazero requires the initial allocation (it panics on nil). Compile refuses modules that
+			// declare more than the limit, so this is defence in depth: hand out a buffer and let
+			// instantiate report the refusal.
 			l.buf = make([]byte, size)
+			return l.buf
 		}
 		return nil
 	}

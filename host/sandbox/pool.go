@@ -67,6 +67,12 @@ func (m *Module) acquire(ctx context.Context, consumer string, d time.Duration) 
 		p.mu.Unlock()
 		return s, nil
 	}
+	if m.closed {
+		p.mu.Unlock()
+		return nil, &Error{Kind: KindInvalidModule, Module: m.name, Message: "module is closed"}
+	}
+	// At the bound an idle instance always exists to evict: a caller holds one of MaxConcurrentCalls
+	// slots (<= MaxInstances), so at most MaxConcurrentCalls-1 other instances are in use.
 	var evict *slot
 	if p.live >= p.max {
 		if p.tail != nil {

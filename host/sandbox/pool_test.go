@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -128,4 +129,22 @@ func TestPoolHammer(t *testing.T) {
 	}
 	rt.Close(ctx)
 	check()
+}
+
+func TestCallAfterCloseFails(t *testing.T) {
+	ctx := context.Background()
+	rt, err := sandbox.New(ctx, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	m := conformanceModule(t, rt)
+	callVars(t, m, "a")
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Call(ctx, sandbox.CallOptions{Consumer: "b", Export: "echo", Input: []byte("{}")})
+	if sandbox.KindOf(err) != sandbox.KindInvalidModule || !strings.Contains(err.Error(), "module is closed") {
+		t.Fatalf("call after Close: %v", err)
+	}
 }
