@@ -88,9 +88,10 @@ test: tools testdata-check guests test-go test-guests
 test-go:
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
+GUEST_MODULES := pdk/go connectors/json connectors/echo
+
 test-guests:
-	cd pdk/go && $(GO) test ./...
-	cd connectors/json && $(GO) test ./...
+	@for d in $(GUEST_MODULES); do (cd $$d && $(GO) test ./...) || exit 1; done
 
 check: fmt vet lint tidy-check
 
@@ -99,6 +100,8 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	@for d in $(GUEST_MODULES) testdata/conformance/go testdata/conformance/extism-go; do \
+		(cd $$d && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...) || exit 1; done
 
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

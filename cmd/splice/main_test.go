@@ -50,6 +50,13 @@ func TestConnectorDescribe(t *testing.T) {
 	}
 }
 
+func TestConnectorDescribeRefusesInvalidManifest(t *testing.T) {
+	code, out, errOut := splice(t, "connector", "describe", filepath.Join(root, "testdata/guests/bad_manifest.wasm"))
+	if code != 1 || out != "" || !strings.Contains(errOut, "validate: manifest") || !strings.Contains(errOut, "/appKey") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 naming the invalid fields", code, out, errOut)
+	}
+}
+
 func TestConnectorCall(t *testing.T) {
 	text := guest(t, "connector-text")
 	fixture := func(name string) string { return filepath.Join(root, "testdata/guests", name+".wasm") }

@@ -75,6 +75,12 @@ func Guest(t testing.TB, name string) []byte {
 	return File(t, target)
 }
 
+// MustFile is File for examples: it panics on failure.
+func MustFile(rel string) []byte {
+	var t panicTB
+	return File(&t, rel)
+}
+
 // MustGuest is Guest for examples, which have no testing.TB: it panics on failure.
 func MustGuest(name string) []byte {
 	var t panicTB
