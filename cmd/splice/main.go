@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -48,6 +49,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var se *sandbox.Error
 	if errors.As(err, &se) {
 		fmt.Fprintf(stderr, "error: %s: %s\n", se.Kind, se.Message)
+		if se.Kind == sandbox.KindTrap && se.Err != nil {
+			// wazero's message goes on with the wasm stack trace: show it to the connector's author.
+			if _, trace, ok := strings.Cut(se.Err.Error(), "\n"); ok {
+				fmt.Fprintf(stderr, "%s\n", trace)
+			}
+		}
 		if se.Kind == sandbox.KindInvalidModule {
 			return 1
 		}

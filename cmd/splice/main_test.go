@@ -78,6 +78,7 @@ func TestConnectorCall(t *testing.T) {
 		{name: "guest error", args: []string{text, "transform", "--input", `{"key":"nope","input":1}`}, code: 2, stderr: "guest_error: text: unknown transform nope"},
 		{name: "timeout", args: []string{fixture("loop_forever"), "run", "--timeout", "100ms"}, code: 2, stderr: "error: timeout:"},
 		{name: "memory limit", args: []string{fixture("big_memory"), "run", "--memory", "16"}, code: 2, stderr: "error: memory_limit:"},
+		{name: "trap shows the wasm stack trace", args: []string{fixture("trap_div_zero"), "run"}, code: 2, stderr: "wasm stack trace:"},
 		{name: "missing export", args: []string{text, "nope"}, code: 2, stderr: "error: missing_export:"},
 		{name: "invalid module", args: []string{fixture("malformed"), "run"}, code: 1, stderr: "error: invalid_module:"},
 		{name: "input not JSON", args: []string{text, "transform", "--input", "{"}, code: 1, stderr: "--input is not JSON"},

@@ -68,9 +68,90 @@ type wasmSection struct {
 	off  int // offset of body in the module, for error messages
 	body []byte
 	raw  []byte // nil once body has been replaced
+	drop bool   // left out of the output (a "name" section that does not parse)
 }
 
 func (s *wasmSection) replace(body []byte) { s.body, s.raw = body, nil }
+
+// names rewrites the custom section "name" (body holds its name first) so that its function indices
+// follow the added import: function names (subsection 1) and local names (subsection 2) are
+// renumbered, other subsections kept. Trap stack traces keep their function names that way. It
+// returns nil, nil for other custom sections, and an error for a name section that does not parse
+// (which the caller drops: custom sections may be malformed).
+func (in *instrumenter) names(body []byte) ([]byte, error) {
+	r := reader{b: body}
+	name, err := r.sized()
+	if err != nil || string(name) != "name" {
+		return nil, err
+	}
+	out := append(make([]byte, 0, len(body)+16), body[:r.off]...)
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		sub, err := r.sized()
+		if err != nil {
+			return nil, err
+		}
+		if id == 1 || id == 2 {
+			if sub, err = in.nameMap(sub, id == 2); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, id)
+		out = appendULEB(out, uint64(len(sub)))
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+// nameMap renumbers a name map (function index, name) or, when indirect, an indirect name map
+// (function index, then a name map of local indices).
+func (in *instrumenter) nameMap(b []byte, indirect bool) ([]byte, error) {
+	r := reader{b: b}
+	n, err := r.count()
+	if err != nil {
+		return nil, err
+	}
+	out := appendULEB(make([]byte, 0, len(b)+8), uint64(n))
+	for i := uint32(0); i < n; i++ {
+		f, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		if f >= in.k && f < math.MaxUint32 {
+			f++
+		}
+		out = appendULEB(out, uint64(f))
+		inner := uint32(1)
+		if indirect {
+			if inner, err = r.count(); err != nil {
+				return nil, err
+			}
+			out = appendULEB(out, uint64(inner))
+		}
+		for j := uint32(0); j < inner; j++ {
+			if indirect {
+				local, err := r.u32()
+				if err != nil {
+					return nil, err
+				}
+				out = appendULEB(out, uint64(local))
+			}
+			name, err := r.sized()
+			if err != nil {
+				return nil, err
+			}
+			out = appendULEB(out, uint64(len(name)))
+			out = append(out, name...)
+		}
+	}
+	if !r.done() {
+		return nil, errTrailing
+	}
+	return out, nil
+}
 
 // instrumenter holds what rewriting a module needs: the index of splice_yield (k, the number of
 // imported functions before it), the index of the fuel global (g) and the checkpoint code.
@@ -90,8 +171,9 @@ type instrumenter struct {
 //	if  call $splice_yield  i32.const fuelTicks  global.set $fuel  end
 //
 // Function indices at or above the new import shift up by one everywhere they occur (code, constant
-// expressions, element segments, exports, start). The custom section "name" is dropped (its indices
-// would be stale); other custom and unknown sections are kept byte for byte.
+// expressions, element segments, exports, start). The custom section "name" is renumbered too, so that
+// trap stack traces keep their function names; other custom and unknown sections are kept byte for
+// byte.
 //
 // # Why fuel
 //
@@ -209,6 +291,14 @@ func instrumentModule(wasm []byte) ([]byte, error) {
 			body, err = in.code(s.body)
 		case secData:
 			body, err = in.data(s.body)
+		case secCustom:
+			if body, err = in.names(s.body); err != nil {
+				s.drop = true // a "name" section that does not parse is dropped, not an error
+				continue
+			}
+			if body == nil {
+				continue // another custom section: kept as it is
+			}
 		case secFunction, secMemory, secTag, secDataCount:
 			err = checkSection(s.id, s.body) // read only, to check their counts
 			if err == nil {
@@ -242,6 +332,9 @@ func instrumentModule(wasm []byte) ([]byte, error) {
 	out = append(out, wasm[:8]...)
 	for i := range secs {
 		s := &secs[i]
+		if s.drop {
+			continue
+		}
 		if s.raw != nil {
 			out = append(out, s.raw...)
 			continue
@@ -291,8 +384,8 @@ func checkSection(id byte, body []byte) error {
 	return nil
 }
 
-// splitSections cuts a module (after its header) into sections, dropping the custom section "name"
-// and refusing known sections that are repeated or out of order.
+// splitSections cuts a module (after its header) into sections, refusing known sections that are
+// repeated or out of order.
 func splitSections(wasm []byte) ([]wasmSection, error) {
 	var secs []wasmSection
 	r := reader{b: wasm, off: 8}
@@ -314,9 +407,7 @@ func splitSections(wasm []byte) ([]wasmSection, error) {
 			if err != nil {
 				return nil, fmt.Errorf("custom section: name: %w", err)
 			}
-			if string(name) == "name" {
-				continue
-			}
+			_ = name
 		} else if rank := sectionRank(id); rank != 0 {
 			if rank <= last {
 				return nil, fmt.Errorf("%s section: repeated or out of order", sectionName(id))

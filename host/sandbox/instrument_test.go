@@ -300,8 +300,8 @@ func sigOf(d api.FunctionDefinition) funcSig {
 }
 
 // TestInstrumentGuestsCompile instruments every guest: whatever wazero compiles, it compiles
-// instrumented, with the same imports plus splice_yield, the same exports and the same custom
-// sections but "name".
+// instrumented, with the same imports plus splice_yield, the same exports, the same custom
+// sections but "name", and "name" renumbered so that exports keep their debug names.
 func TestInstrumentGuestsCompile(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range instrGuests(t) {
@@ -376,9 +376,10 @@ func TestInstrumentGuestsCompile(t *testing.T) {
 			if diff := cmp.Diff(customs(orig), customs(inst)); diff != "" {
 				t.Errorf("custom sections (-want +got):\n%s", diff)
 			}
-			for _, c := range inst.CustomSections() {
-				if c.Name() == "name" {
-					t.Error(`custom section "name" kept`)
+			// The name section is renumbered, not dropped: exported functions keep their debug names.
+			for n, d := range orig.ExportedFunctions() {
+				if got := inst.ExportedFunctions()[n].Name(); got != d.Name() {
+					t.Errorf("export %q: debug name %q, want %q", n, got, d.Name())
 				}
 			}
 		})
@@ -715,12 +716,13 @@ func TestInstrumentGolden(t *testing.T) {
 		},
 		{
 			// (module (type (func)) (func (export "f") (loop (br 0)))) + custom "name" and "keep"
-			name: "loop, () -> () reused, name section dropped",
+			name: "loop, () -> () reused, name section renumbered",
 			in: hdr + "01 04 01 600000" + "03 02 01 00" + "07 05 01 0166 00 00" +
 				"0a 09 01 07 00 0340 0c00 0b 0b" + "00 0b 046e616d65 01 04 01 00 01 66" + "00 06 046b656570 2a",
 			want: hdr + "01 04 01 600000" + "02 21 01" + yieldImport + "00" + "03 02 01 00" +
 				"06 08 01" + fuelGlobal + "07 05 01 0166 00 01" +
-				"0a 33 01 31 00" + cp0 + "0340" + cp0 + "0c00 0b 0b" + "00 06 046b656570 2a",
+				"0a 33 01 31 00" + cp0 + "0340" + cp0 + "0c00 0b 0b" +
+				"00 0b 046e616d65 01 04 01 01 01 66" + "00 06 046b656570 2a", // "f" is function 1 now
 		},
 		{
 			// types: (i32) -> i32; imports: function m.f, global m.g; one function calling both

@@ -1,0 +1,204 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Op is one operation of a [DB.Write]: a put or a delete of one key. Build it with [Put] or
+// [Delete]; the zero Op is invalid (it has no key).
+type Op struct {
+	key    []byte
+	value  []byte
+	delete bool
+}
+
+// Put returns an operation that stores value under key, replacing any previous value.
+// The slices are read until the Write that carries the Op returns, and not kept after.
+func Put(key, value []byte) Op { return Op{key: key, value: value} }
+
+// Delete returns an operation that removes key; deleting a key not stored is not an error.
+func Delete(key []byte) Op { return Op{key: key, delete: true} }
+
+// size is what the op counts against [Options.MaxBatchBytes].
+func (o Op) size() int { return len(o.key) + len(o.value) }
+
+// Request states.
+const (
+	queued int32 = iota
+	taken
+	canceled
+)
+
+// request is one call of Write waiting for the committer.
+type request struct {
+	ops   []Op
+	bytes int
+	state atomic.Int32 // queued, then taken by the committer or canceled by the caller
+	res   chan error   // buffered 1: the result of the commit that held ops
+}
+
+// Write durably applies ops, all in one transaction, through the group-commit batcher: it returns
+// nil only after the transaction holding ops was committed with fsync. Write with no ops returns
+// nil at once (or [ErrClosed]).
+//
+// # Errors
+//
+//   - [ErrInvalidKey], [ErrValueTooLarge] or [ErrWriteTooLarge] for ops refused before queueing;
+//   - [ErrClosed] after Close;
+//   - ctx.Err() when ctx ends before the committer takes ops: nothing of ops is written;
+//   - the commit's error (wrapped) when the batch holding ops failed: none of ops is acknowledged,
+//     and neither is any other call of that batch.
+//
+// Once the committer has taken ops, Write waits for the commit even if ctx ends, so that its
+// result is never ambiguous.
+func (db *DB) Write(ctx context.Context, ops ...Op) error {
+	n := 0
+	for _, op := range ops {
+		if err := checkKey(op.key); err != nil {
+			return err
+		}
+		if len(op.value) >= db.opts.MaxValueBytes {
+			return fmt.Errorf("%w: %d bytes for key %q, limit %d", ErrValueTooLarge, len(op.value), op.key, db.opts.MaxValueBytes)
+		}
+		n += op.size()
+	}
+	if len(ops) > db.opts.MaxBatchOps || n > db.opts.MaxBatchBytes {
+		return fmt.Errorf("%w: %d ops of %d bytes, limits %d ops and %d bytes",
+			ErrWriteTooLarge, len(ops), n, db.opts.MaxBatchOps, db.opts.MaxBatchBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ops: ops, bytes: n, res: make(chan error, 1)}
+	db.mu.Lock()
+	if db.closing {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	if len(ops) == 0 {
+		db.mu.Unlock()
+		return nil
+	}
+	db.pending = append(db.pending, r)
+	db.mu.Unlock()
+	db.signal()
+
+	select {
+	case err := <-r.res:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(queued, canceled) {
+			return ctx.Err()
+		}
+		return <-r.res
+	}
+}
+
+// signal wakes the committer without blocking.
+func (db *DB) signal() {
+	select {
+	case db.wake <- struct{}{}:
+	default:
+	}
+}
+
+// commitLoop is the committer goroutine: it takes batches of pending requests and commits them,
+// until Close has been called and nothing is pending.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	for {
+		batch, closing := db.take()
+		if len(batch) > 0 {
+			db.commit(batch)
+			continue
+		}
+		if closing {
+			return
+		}
+		<-db.wake
+	}
+}
+
+// take removes from the queue the next batch of requests, cut by MaxBatchOps and MaxBatchBytes
+// (always at least one request when any is pending), skipping canceled requests.
+func (db *DB) take() (batch []*request, closing bool) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	ops, bytes, i := 0, 0, 0
+	for ; i < len(db.pending); i++ {
+		r := db.pending[i]
+		if len(batch) > 0 && (ops+len(r.ops) > db.opts.MaxBatchOps || bytes+r.bytes > db.opts.MaxBatchBytes) {
+			break
+		}
+		if !r.state.CompareAndSwap(queued, taken) {
+			continue // canceled by its caller
+		}
+		batch = append(batch, r)
+		ops += len(r.ops)
+		bytes += r.bytes
+	}
+	clear(db.pending[:i])
+	db.pending = db.pending[i:]
+	if len(db.pending) == 0 {
+		db.pending = nil // let the backing array go
+	}
+	return batch, db.closing
+}
+
+// commit commits batch in as few transactions as Badger accepts and hands every request its result.
+func (db *DB) commit(batch []*request) {
+	for len(batch) > 0 {
+		n, err := db.commitPrefix(batch)
+		for _, r := range batch[:n] {
+			r.res <- err
+		}
+		batch = batch[n:]
+	}
+}
+
+// commitPrefix commits, in one transaction, the longest prefix of reqs (at least one request) that
+// Badger accepts, and returns its length and the commit's result. A request that Badger refuses
+// on its own fails alone.
+func (db *DB) commitPrefix(reqs []*request) (int, error) {
+	txn := db.bdb.NewTransaction(true)
+	defer txn.Discard()
+	ops := 0
+	for i, r := range reqs {
+		for _, op := range r.ops {
+			var err error
+			if op.delete {
+				err = txn.Delete(op.key)
+			} else {
+				err = txn.Set(op.key, op.value)
+			}
+			if err == nil {
+				continue
+			}
+			if i > 0 {
+				// reqs[:i] fitted: commit them in a fresh transaction, without the part of reqs[i]
+				// already set; reqs[i] starts the next transaction.
+				txn.Discard()
+				return db.commitPrefix(reqs[:i])
+			}
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				err = fmt.Errorf("%w: %w", ErrWriteTooLarge, err)
+			}
+			return 1, fmt.Errorf("kv: write %d ops: %w", len(r.ops), err)
+		}
+		ops += len(r.ops)
+	}
+	if hook := db.commitHook.Load(); hook != nil {
+		if err := (*hook)(ops); err != nil {
+			return len(reqs), fmt.Errorf("kv: commit %d ops: %w", ops, err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return len(reqs), fmt.Errorf("kv: commit %d ops: %w", ops, err)
+	}
+	return len(reqs), nil
+}

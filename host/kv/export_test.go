@@ -1,0 +1,26 @@
+package kv
+
+import badger "github.com/dgraph-io/badger/v4"
+
+// SetCommitHook installs fn to run before each commit with the number of operations in the
+// transaction; an error from fn fails that commit. nil removes the hook.
+func SetCommitHook(db *DB, fn func(ops int) error) {
+	if fn == nil {
+		db.commitHook.Store(nil)
+		return
+	}
+	db.commitHook.Store(&fn)
+}
+
+// Pending returns the number of requests queued for the committer and not yet taken.
+func Pending(db *DB) int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return len(db.pending)
+}
+
+// WriteTxnPerEvent writes one key in its own Badger transaction, bypassing the batcher: the
+// baseline of the benchmark.
+func WriteTxnPerEvent(db *DB, key, value []byte) error {
+	return db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(key, value) })
+}

@@ -1,0 +1,269 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Defaults and hard limits of [Options].
+const (
+	// DefaultMaxBatchOps is the number of operations after which a batch is cut.
+	DefaultMaxBatchOps = 1024
+	// DefaultMaxBatchBytes is the size (keys plus values) after which a batch is cut.
+	DefaultMaxBatchBytes = 4 << 20
+	// MaxValueBytes is the largest value size allowed (exclusive): 1 MiB - 1 KiB, below Badger's
+	// default ValueThreshold of 1 MiB, so values never go to the value log. It is also the default.
+	MaxValueBytes = 1<<20 - 1<<10
+	// MaxKeyBytes is the longest key allowed (Badger's own limit).
+	MaxKeyBytes = 65000
+	// MaxScanLimit is the most key-value pairs one [DB.Scan] returns; larger limits are clamped.
+	MaxScanLimit = 1000
+)
+
+// badgerPrefix is the key prefix Badger reserves for itself.
+var badgerPrefix = []byte("!badger!")
+
+var (
+	// ErrNotFound is returned by [DB.Get] for a key that is not stored.
+	ErrNotFound = errors.New("kv: key not found")
+	// ErrClosed is returned by every method of a [DB] that has been closed.
+	ErrClosed = errors.New("kv: database closed")
+	// ErrInvalidKey is returned for an empty key, a key longer than [MaxKeyBytes] or one that starts
+	// with Badger's reserved prefix "!badger!".
+	ErrInvalidKey = errors.New("kv: invalid key")
+	// ErrValueTooLarge is returned for a value of [Options.MaxValueBytes] bytes or more.
+	ErrValueTooLarge = errors.New("kv: value too large")
+	// ErrWriteTooLarge is returned for one [DB.Write] whose operations cannot fit one transaction:
+	// more than [Options.MaxBatchOps] operations, more than [Options.MaxBatchBytes] bytes, or more
+	// than Badger accepts in one transaction.
+	ErrWriteTooLarge = errors.New("kv: write too large for one transaction")
+)
+
+// Options configures [Open]. The zero value of each field but Dir selects its default.
+type Options struct {
+	// Dir is the directory of the database, created if absent; required. One environment has one
+	// directory, conventionally <data>/envs/<env>/.
+	Dir string `json:"dir"`
+	// Logger receives Badger's warnings and errors; nil discards them.
+	Logger *slog.Logger `json:"-"`
+	// MaxBatchOps cuts a batch after this many operations; 0 means [DefaultMaxBatchOps].
+	MaxBatchOps int `json:"maxBatchOps"`
+	// MaxBatchBytes cuts a batch after this many bytes of keys and values; 0 means
+	// [DefaultMaxBatchBytes]. Badger's own limit per transaction (about 9.6 MiB) also cuts batches.
+	MaxBatchBytes int `json:"maxBatchBytes"`
+	// MaxValueBytes refuses values of this many bytes or more; 0 means [MaxValueBytes], which is
+	// also the largest value accepted.
+	MaxValueBytes int `json:"maxValueBytes"`
+}
+
+// withDefaults validates o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.Dir == "" {
+		return o, errors.New("kv: options: dir is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBatchOps < 0 || o.MaxBatchBytes < 0 || o.MaxValueBytes < 0 {
+		return o, fmt.Errorf("kv: options: negative limit (maxBatchOps %d, maxBatchBytes %d, maxValueBytes %d)",
+			o.MaxBatchOps, o.MaxBatchBytes, o.MaxValueBytes)
+	}
+	if o.MaxBatchOps == 0 {
+		o.MaxBatchOps = DefaultMaxBatchOps
+	}
+	if o.MaxBatchBytes == 0 {
+		o.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if o.MaxValueBytes == 0 {
+		o.MaxValueBytes = MaxValueBytes
+	}
+	if o.MaxValueBytes > MaxValueBytes {
+		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
+	}
+	return o, nil
+}
+
+// DB is one open Badger database whose writes all go through a group-commit batcher.
+// It is safe for concurrent use. Close it to flush pending writes and release the directory.
+type DB struct {
+	opts Options
+	bdb  *badger.DB
+
+	// mu guards pending, closing and wake; taken before rw when both are held (never nested today).
+	mu      sync.Mutex
+	pending []*request
+	closing bool
+	wake    chan struct{} // buffered 1: pending grew or closing was set
+	done    chan struct{} // closed when the committer has exited
+
+	// rw guards bdb against use after Close: readers hold it shared, Close exclusively.
+	rw     sync.RWMutex
+	closed bool
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// commitHook, when set (by tests only), runs before each commit with the number of operations
+	// in the transaction; an error it returns fails the commit.
+	commitHook atomic.Pointer[func(ops int) error]
+}
+
+// Open opens (creating if needed) the database in opts.Dir with SyncWrites on, and starts its
+// committer.
+//
+// # Errors
+//
+// Open fails on invalid options, when the directory cannot be created or is locked by another
+// process, or when Badger cannot read the files it finds there.
+func Open(opts Options) (*DB, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	bo := badger.DefaultOptions(opts.Dir).
+		WithSyncWrites(true).
+		WithDetectConflicts(false).
+		WithLogger(badgerLogger{l: opts.Logger}).
+		WithLoggingLevel(badger.WARNING)
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("kv: open %s: %w", opts.Dir, err)
+	}
+	db := &DB{
+		opts: opts,
+		bdb:  bdb,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// Close stops accepting writes, commits the writes already queued (their callers get the result
+// of that commit), stops the committer and closes Badger. Later calls to any method return
+// [ErrClosed]; later calls to Close return the result of the first.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closing = true
+		db.mu.Unlock()
+		db.signal()
+		<-db.done
+
+		db.rw.Lock()
+		db.closed = true
+		db.rw.Unlock()
+		if err := db.bdb.Close(); err != nil {
+			db.closeErr = fmt.Errorf("kv: close %s: %w", db.opts.Dir, err)
+		}
+	})
+	return db.closeErr
+}
+
+// Get returns a copy of the value stored under key.
+//
+// # Errors
+//
+// Get returns [ErrNotFound] for a key not stored, [ErrInvalidKey] for an invalid key and
+// [ErrClosed] after Close.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.closed {
+		return nil, ErrClosed
+	}
+	var val []byte
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		val, err = item.ValueCopy(nil)
+		return err
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("kv: get %q: %w", key, err)
+	}
+	return val, nil
+}
+
+// KV is one key-value pair returned by [DB.Scan].
+type KV struct {
+	Key   []byte
+	Value []byte
+}
+
+// Scan returns, in ascending key order, up to limit pairs whose key starts with prefix and is
+// greater than after (nil after starts at the beginning of the prefix). next is the cursor to pass
+// as after for the following page, or nil when there is no more. limit is clamped to
+// [MaxScanLimit]. The returned slices are copies owned by the caller.
+//
+// # Errors
+//
+// Scan returns an error for a limit below 1 and [ErrClosed] after Close.
+func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err error) {
+	if limit < 1 {
+		return nil, nil, fmt.Errorf("kv: scan %q: limit %d below 1", prefix, limit)
+	}
+	limit = min(limit, MaxScanLimit)
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.closed {
+		return nil, nil, ErrClosed
+	}
+	err = db.bdb.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefix
+		io.PrefetchSize = min(limit+1, io.PrefetchSize)
+		it := txn.NewIterator(io)
+		defer it.Close()
+		start := prefix
+		if after != nil && bytes.Compare(after, prefix) > 0 {
+			start = after
+		}
+		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			if after != nil && bytes.Compare(item.Key(), after) <= 0 {
+				continue
+			}
+			if len(kvs) == limit {
+				next = kvs[len(kvs)-1].Key
+				return nil
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			kvs = append(kvs, KV{Key: item.KeyCopy(nil), Value: v})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("kv: scan %q: %w", prefix, err)
+	}
+	return kvs, next, nil
+}
+
+func checkKey(key []byte) error {
+	switch {
+	case len(key) == 0:
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("%w: %d bytes, above %d", ErrInvalidKey, len(key), MaxKeyBytes)
+	case bytes.HasPrefix(key, badgerPrefix):
+		return fmt.Errorf("%w: reserved prefix %q", ErrInvalidKey, badgerPrefix)
+	}
+	return nil
+}
