@@ -403,11 +403,9 @@ func splitSections(wasm []byte) ([]wasmSection, error) {
 		off := r.off - len(body)
 		if id == secCustom {
 			cr := reader{b: body}
-			name, err := cr.sized()
-			if err != nil {
+			if _, err := cr.sized(); err != nil {
 				return nil, fmt.Errorf("custom section: name: %w", err)
 			}
-			_ = name
 		} else if rank := sectionRank(id); rank != 0 {
 			if rank <= last {
 				return nil, fmt.Errorf("%s section: repeated or out of order", sectionName(id))
