@@ -7,7 +7,8 @@
 // point reads and prefix scans. It leaves the key layout, record encoding and the domain
 // operations (events, queue, credentials, runs) to the packages above it.
 //
-// [*DB] is safe for concurrent use. [Op] and [KV] are plain values.
+// [*DB] is safe for concurrent use. [Op] and [KV] are plain values. A DB has two locks (the
+// queue's and the one that guards reads against Close); they are never held together.
 //
 // # Why group commit
 //

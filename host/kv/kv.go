@@ -95,7 +95,7 @@ type DB struct {
 	opts Options
 	bdb  *badger.DB
 
-	// mu guards pending, closing and wake; taken before rw when both are held (never nested today).
+	// mu guards pending and closing. mu and rw are never held together.
 	mu      sync.Mutex
 	pending []*request
 	closing bool

@@ -1,0 +1,126 @@
+package kv_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/splicehq/splice/host/kv"
+)
+
+// crashDirEnv names the environment variable that turns TestCrashChild into the child process of
+// TestCrash and gives it the database directory.
+const crashDirEnv = "SPLICE_KV_CRASH_DIR"
+
+// TestCrash runs TestCrashChild in a child process that acknowledges writes on stdout, kills it
+// with SIGKILL after at least 2000 acknowledgements, reopens the database and checks that every
+// acknowledged key is there.
+//
+// A kill -9 does not prove that the writes were fsynced: Badger writes its logs through mmap, so
+// the kernel keeps acknowledged data in the page cache even without an fsync, and only a power
+// loss would tell. What this test proves is that the process can die at any moment without losing
+// an acknowledged write or leaving a database that does not open; TestCommitFailureFailsEveryCaller
+// covers the failure path (a failed sync is never acknowledged).
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	const want = 2000
+	var acked []string
+	sc := bufio.NewScanner(out)
+	for len(acked) < want && sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked = append(acked, k)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Acknowledgements already printed before the kill count too.
+	for sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked = append(acked, k)
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child ended with %v, want killed by SIGKILL (after %d acks)", err, len(acked))
+	}
+	if len(acked) < want {
+		t.Fatalf("child acknowledged only %d writes", len(acked))
+	}
+
+	db := openDB(t, kv.Options{Dir: dir})
+	missing := 0
+	for _, k := range acked {
+		v, err := db.Get([]byte(k))
+		if err != nil || string(v) != k {
+			missing++
+			if missing <= 5 {
+				t.Errorf("acknowledged key %q: %q, %v", k, v, err)
+			}
+		}
+	}
+	t.Logf("%d acknowledged keys checked after SIGKILL, %d missing", len(acked), missing)
+	if missing > 0 {
+		t.Errorf("%d of %d acknowledged keys missing", missing, len(acked))
+	}
+}
+
+// TestCrashChild is the child process of TestCrash: it writes keys from 8 goroutines until it is
+// killed, printing each key once its Write has returned.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		t.Skip("runs only as the child of TestCrash")
+	}
+	db, err := kv.Open(kv.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	w := bufio.NewWriter(os.Stdout)
+	deadline := time.Now().Add(50 * time.Second) // in case the parent never kills us
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				k := fmt.Sprintf("crash/%d/%08d", g, i)
+				if err := db.Write(context.Background(), kv.Put([]byte(k), []byte(k))); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				fmt.Fprintf(w, "ack %s\n", k)
+				w.Flush()
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	db.Close()
+}

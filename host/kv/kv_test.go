@@ -1,0 +1,484 @@
+package kv_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/splicehq/splice/host/kv"
+)
+
+// openDB opens a database in dir (a fresh temporary one when dir is empty) and closes it at the
+// end of the test.
+func openDB(t *testing.T, opts kv.Options) *kv.DB {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	db, err := kv.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// holdCommitter makes the committer wait inside its next commit until release is called, so that
+// later writes queue up behind it and are taken as one batch. after, if not nil, runs for every
+// later commit.
+func holdCommitter(t *testing.T, db *kv.DB, after func(ops int) error) (release func()) {
+	t.Helper()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	kv.SetCommitHook(db, func(ops int) error {
+		if first.CompareAndSwap(false, true) {
+			close(entered)
+			<-gate
+			return nil
+		}
+		if after != nil {
+			return after(ops)
+		}
+		return nil
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- db.Write(context.Background(), kv.Put([]byte("hold"), []byte("x"))) }()
+	<-entered
+	return func() {
+		t.Helper()
+		close(gate)
+		if err := <-errc; err != nil {
+			t.Errorf("holding write: %v", err)
+		}
+	}
+}
+
+// waitPending waits until n writes are queued for the committer.
+func waitPending(t *testing.T, db *kv.DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for kv.Pending(db) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending writes: got %d, want %d", kv.Pending(db), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestOpenOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts kv.Options
+	}{
+		{"no dir", kv.Options{}},
+		{"negative ops", kv.Options{Dir: "x", MaxBatchOps: -1}},
+		{"negative bytes", kv.Options{Dir: "x", MaxBatchBytes: -1}},
+		{"negative value", kv.Options{Dir: "x", MaxValueBytes: -1}},
+		{"value above threshold", kv.Options{Dir: "x", MaxValueBytes: kv.MaxValueBytes + 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db, err := kv.Open(tc.opts)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			if !strings.HasPrefix(err.Error(), "kv: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	openDB(t, kv.Options{Dir: dir})
+	if second, err := kv.Open(kv.Options{Dir: dir}); err == nil {
+		second.Close()
+		t.Fatal("second Open of a locked directory succeeded")
+	}
+}
+
+func TestWriteGet(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		writes [][]kv.Op // successive Write calls
+		want   map[string]string
+		absent []string
+	}{
+		{
+			name:   "put",
+			writes: [][]kv.Op{{kv.Put([]byte("put/a"), []byte("1"))}},
+			want:   map[string]string{"put/a": "1"},
+		},
+		{
+			name:   "several ops in one write",
+			writes: [][]kv.Op{{kv.Put([]byte("multi/a"), []byte("1")), kv.Put([]byte("multi/b"), []byte("2"))}},
+			want:   map[string]string{"multi/a": "1", "multi/b": "2"},
+		},
+		{
+			name:   "overwrite",
+			writes: [][]kv.Op{{kv.Put([]byte("over/a"), []byte("1"))}, {kv.Put([]byte("over/a"), []byte("2"))}},
+			want:   map[string]string{"over/a": "2"},
+		},
+		{
+			name:   "later op of one write wins",
+			writes: [][]kv.Op{{kv.Put([]byte("order/a"), []byte("1")), kv.Put([]byte("order/a"), []byte("2"))}},
+			want:   map[string]string{"order/a": "2"},
+		},
+		{
+			name:   "empty value",
+			writes: [][]kv.Op{{kv.Put([]byte("empty/a"), nil)}},
+			want:   map[string]string{"empty/a": ""},
+		},
+		{
+			name:   "delete",
+			writes: [][]kv.Op{{kv.Put([]byte("del/a"), []byte("1")), kv.Put([]byte("del/b"), []byte("2"))}, {kv.Delete([]byte("del/a"))}},
+			want:   map[string]string{"del/b": "2"},
+			absent: []string{"del/a"},
+		},
+		{
+			name:   "delete of a missing key",
+			writes: [][]kv.Op{{kv.Delete([]byte("delmissing/a"))}},
+			absent: []string{"delmissing/a"},
+		},
+		{
+			name:   "put after delete in one write",
+			writes: [][]kv.Op{{kv.Delete([]byte("re/a")), kv.Put([]byte("re/a"), []byte("3"))}},
+			want:   map[string]string{"re/a": "3"},
+		},
+		{
+			name:   "largest value",
+			writes: [][]kv.Op{{kv.Put([]byte("big/a"), bytes.Repeat([]byte("v"), kv.MaxValueBytes-1))}},
+			want:   map[string]string{"big/a": strings.Repeat("v", kv.MaxValueBytes-1)},
+		},
+		{
+			name:   "no ops",
+			writes: [][]kv.Op{{}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, ops := range tc.writes {
+				if err := db.Write(ctx, ops...); err != nil {
+					t.Fatalf("Write: %v", err)
+				}
+			}
+			for k, want := range tc.want {
+				got, err := db.Get([]byte(k))
+				if err != nil {
+					t.Fatalf("Get(%q): %v", k, err)
+				}
+				if string(got) != want {
+					t.Errorf("Get(%q) = %.20q (%d bytes), want %.20q (%d bytes)", k, got, len(got), want, len(want))
+				}
+			}
+			for _, k := range tc.absent {
+				if got, err := db.Get([]byte(k)); !errors.Is(err, kv.ErrNotFound) {
+					t.Errorf("Get(%q) = %q, %v; want ErrNotFound", k, got, err)
+				}
+			}
+		})
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{MaxBatchOps: 4, MaxBatchBytes: 3 << 20})
+	closed := openDB(t, kv.Options{})
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	big := make([]byte, kv.MaxValueBytes-1)
+	for _, tc := range []struct {
+		name string
+		db   *kv.DB
+		ctx  context.Context
+		ops  []kv.Op
+		want error
+		// written is a key that must not be stored after the refusal.
+		written string
+	}{
+		{"empty key", db, ctx, []kv.Op{kv.Put(nil, []byte("v"))}, kv.ErrInvalidKey, ""},
+		{"empty key in delete", db, ctx, []kv.Op{kv.Delete([]byte{})}, kv.ErrInvalidKey, ""},
+		{"zero op", db, ctx, []kv.Op{{}}, kv.ErrInvalidKey, ""},
+		{"reserved prefix", db, ctx, []kv.Op{kv.Put([]byte("!badger!x"), nil)}, kv.ErrInvalidKey, ""},
+		{"key too long", db, ctx, []kv.Op{kv.Put(make([]byte, kv.MaxKeyBytes+1), nil)}, kv.ErrInvalidKey, ""},
+		{"one bad op refuses the write", db, ctx, []kv.Op{kv.Put([]byte("ref/a"), nil), kv.Put(nil, nil)}, kv.ErrInvalidKey, "ref/a"},
+		{"value at the limit", db, ctx, []kv.Op{kv.Put([]byte("ref/b"), make([]byte, kv.MaxValueBytes))}, kv.ErrValueTooLarge, "ref/b"},
+		{"too many ops", db, ctx, []kv.Op{kv.Put([]byte("ref/c"), nil), kv.Put([]byte("ref/d"), nil), kv.Put([]byte("ref/e"), nil), kv.Put([]byte("ref/f"), nil), kv.Put([]byte("ref/g"), nil)}, kv.ErrWriteTooLarge, "ref/c"},
+		{"too many bytes", db, ctx, []kv.Op{kv.Put([]byte("ref/h"), big), kv.Put([]byte("ref/i"), big), kv.Put([]byte("ref/j"), big), kv.Put([]byte("ref/k"), big)}, kv.ErrWriteTooLarge, "ref/h"},
+		{"context done", db, canceled, []kv.Op{kv.Put([]byte("ref/l"), nil)}, context.Canceled, "ref/l"},
+		{"closed", closed, ctx, []kv.Op{kv.Put([]byte("ref/m"), nil)}, kv.ErrClosed, ""},
+		{"closed, no ops", closed, ctx, nil, kv.ErrClosed, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tc.db.Write(tc.ctx, tc.ops...); !errors.Is(err, tc.want) {
+				t.Fatalf("Write: got %v, want %v", err, tc.want)
+			}
+			if tc.written != "" {
+				if _, err := tc.db.Get([]byte(tc.written)); !errors.Is(err, kv.ErrNotFound) {
+					t.Errorf("Get(%q) after refused write: %v, want ErrNotFound", tc.written, err)
+				}
+			}
+		})
+	}
+
+	t.Run("reads", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			name string
+			err  error
+			want error
+		}{
+			{"get missing", func() error { _, err := db.Get([]byte("nope")); return err }(), kv.ErrNotFound},
+			{"get empty key", func() error { _, err := db.Get(nil); return err }(), kv.ErrInvalidKey},
+			{"get closed", func() error { _, err := closed.Get([]byte("a")); return err }(), kv.ErrClosed},
+			{"scan closed", func() error { _, _, err := closed.Scan(nil, nil, 1); return err }(), kv.ErrClosed},
+		} {
+			if !errors.Is(tc.err, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.name, tc.err, tc.want)
+			}
+		}
+		if _, _, err := db.Scan(nil, nil, 0); err == nil {
+			t.Error("Scan with limit 0 succeeded")
+		}
+		if err := closed.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	ctx := context.Background()
+	var ops []kv.Op
+	var all []string
+	for i := range 25 {
+		k := fmt.Sprintf("p/%03d", i)
+		all = append(all, k)
+		ops = append(ops, kv.Put([]byte(k), []byte("v"+k)))
+	}
+	ops = append(ops, kv.Put([]byte("o/x"), nil), kv.Put([]byte("p"), nil), kv.Put([]byte("q/x"), nil))
+	if err := db.Write(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		prefix string
+		after  []byte
+		limit  int
+		want   []string
+		next   string
+	}{
+		{"first page", "p/", nil, 10, all[:10], all[9]},
+		{"middle page", "p/", []byte(all[9]), 10, all[10:20], all[19]},
+		{"last page", "p/", []byte(all[19]), 10, all[20:], ""},
+		{"exact fit has no next", "p/", nil, 25, all, ""},
+		{"after between keys", "p/", []byte("p/0105"), 2, all[11:13], all[12]},
+		{"after before prefix", "p/", []byte("a"), 3, all[:3], all[2]},
+		{"after past prefix", "p/", []byte("p/999"), 3, nil, ""},
+		{"empty prefix", "", nil, 2, []string{"o/x", "p"}, "p"},
+		{"no match", "z/", nil, 5, nil, ""},
+		{"limit clamped", "p/", nil, kv.MaxScanLimit + 1, all, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			kvs, next, err := db.Scan([]byte(tc.prefix), tc.after, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, p := range kvs {
+				keys = append(keys, string(p.Key))
+				if string(p.Value) != "v"+string(p.Key) && strings.HasPrefix(string(p.Key), "p/") {
+					t.Errorf("value of %q = %q", p.Key, p.Value)
+				}
+			}
+			if diff := cmp.Diff(tc.want, keys); diff != "" {
+				t.Errorf("keys (-want +got):\n%s", diff)
+			}
+			if string(next) != tc.next {
+				t.Errorf("next = %q, want %q", next, tc.next)
+			}
+		})
+	}
+
+	t.Run("pages cover the prefix", func(t *testing.T) {
+		t.Parallel()
+		var keys []string
+		var after []byte
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+			kvs, next, err := db.Scan([]byte("p/"), after, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range kvs {
+				keys = append(keys, string(p.Key))
+			}
+			if next == nil {
+				break
+			}
+			after = next
+		}
+		if diff := cmp.Diff(all, keys); diff != "" {
+			t.Errorf("keys (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestWriteCanceledWhileQueued proves that a write whose context ends before the committer takes
+// it returns ctx.Err() and is not written, while the writes around it are.
+func TestWriteCanceledWhileQueued(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	release := holdCommitter(t, db, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 2)
+	go func() { errc <- db.Write(ctx, kv.Put([]byte("canceled"), []byte("x"))) }()
+	go func() { errc <- db.Write(context.Background(), kv.Put([]byte("kept"), []byte("x"))) }()
+	waitPending(t, db, 2)
+	cancel()
+	// The canceled caller returns before the committer is released.
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled write: %v, want context.Canceled", err)
+	}
+	release()
+	if err := <-errc; err != nil {
+		t.Fatalf("kept write: %v", err)
+	}
+	if _, err := db.Get([]byte("canceled")); !errors.Is(err, kv.ErrNotFound) {
+		t.Errorf("Get(canceled): %v, want ErrNotFound", err)
+	}
+	if _, err := db.Get([]byte("kept")); err != nil {
+		t.Errorf("Get(kept): %v", err)
+	}
+}
+
+// TestCloseFlushesPending proves that Close commits the writes already queued and that their
+// callers get the commit's result.
+func TestCloseFlushesPending(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := openDB(t, kv.Options{Dir: dir})
+	release := holdCommitter(t, db, nil)
+	const n = 10
+	errc := make(chan error, n)
+	for i := range n {
+		go func() { errc <- db.Write(context.Background(), kv.Put(fmt.Appendf(nil, "k%d", i), []byte("v"))) }()
+	}
+	waitPending(t, db, n)
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	// Close must not return while writes are pending.
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned %v with writes pending", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	if err := db.Write(context.Background(), kv.Put([]byte("late"), nil)); !errors.Is(err, kv.ErrClosed) {
+		t.Errorf("Write while closing: %v, want ErrClosed", err)
+	}
+	release()
+	for range n {
+		if err := <-errc; err != nil {
+			t.Errorf("queued write: %v", err)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, kv.Options{Dir: dir})
+	for i := range n {
+		if _, err := db.Get(fmt.Appendf(nil, "k%d", i)); err != nil {
+			t.Errorf("after reopen, Get(k%d): %v", i, err)
+		}
+	}
+}
+
+// TestBatchSplitAtBadgerLimit proves that a batch bigger than one Badger transaction is committed
+// in several, each caller's ops staying together, and that one write bigger than a transaction is
+// refused alone.
+func TestBatchSplitAtBadgerLimit(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{MaxBatchBytes: 64 << 20, MaxBatchOps: 1 << 20})
+	var mu sync.Mutex
+	var commits []int
+	release := holdCommitter(t, db, func(ops int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		commits = append(commits, ops)
+		return nil
+	})
+	const writers = 12 // 12 pairs of 2 × 500 KiB: about 12 MiB, above Badger's 9.6 MiB
+	val := make([]byte, 500<<10)
+	errc := make(chan error, writers+1)
+	for i := range writers {
+		go func() {
+			errc <- db.Write(context.Background(),
+				kv.Put(fmt.Appendf(nil, "w%02d/a", i), val), kv.Put(fmt.Appendf(nil, "w%02d/b", i), val))
+		}()
+	}
+	waitPending(t, db, writers)
+	release()
+	for range writers {
+		if err := <-errc; err != nil {
+			t.Errorf("Write: %v", err)
+		}
+	}
+	mu.Lock()
+	got := commits
+	mu.Unlock()
+	if len(got) < 2 {
+		t.Errorf("commits = %v, want the batch split in at least 2", got)
+	}
+	total := 0
+	for _, ops := range got {
+		total += ops
+		if ops%2 != 0 {
+			t.Errorf("commit of %d ops splits a caller's ops (commits %v)", ops, got)
+		}
+	}
+	if total != 2*writers {
+		t.Errorf("commits %v hold %d ops, want %d", got, total, 2*writers)
+	}
+	for i := range writers {
+		for _, s := range []string{"a", "b"} {
+			if _, err := db.Get(fmt.Appendf(nil, "w%02d/%s", i, s)); err != nil {
+				t.Errorf("Get(w%02d/%s): %v", i, s, err)
+			}
+		}
+	}
+
+	var huge []kv.Op
+	for i := range 24 {
+		huge = append(huge, kv.Put(fmt.Appendf(nil, "huge/%02d", i), val))
+	}
+	if err := db.Write(context.Background(), huge...); !errors.Is(err, kv.ErrWriteTooLarge) {
+		t.Errorf("Write of 12 MiB in one call: %v, want ErrWriteTooLarge", err)
+	}
+	if _, err := db.Get([]byte("huge/00")); !errors.Is(err, kv.ErrNotFound) {
+		t.Errorf("Get(huge/00) after refused write: %v, want ErrNotFound", err)
+	}
+}

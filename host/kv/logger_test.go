@@ -1,0 +1,42 @@
+package kv
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestBadgerLoggerLevels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		log  func(badgerLogger)
+		want string // "" when nothing must be logged
+	}{
+		{"error", func(l badgerLogger) { l.Errorf("disk %s\n", "full") }, "level=ERROR msg=\"disk full\" component=badger"},
+		{"warning", func(l badgerLogger) { l.Warningf("slow %d", 3) }, "level=WARN msg=\"slow 3\" component=badger"},
+		{"info dropped", func(l badgerLogger) { l.Infof("compaction") }, ""},
+		{"debug dropped", func(l badgerLogger) { l.Debugf("flush") }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			h := slog.NewTextHandler(&buf, &slog.HandlerOptions{
+				Level:       slog.LevelDebug,
+				ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr { return dropTime(a) },
+			})
+			tc.log(badgerLogger{l: slog.New(h)})
+			if got := strings.TrimSpace(buf.String()); got != tc.want {
+				t.Errorf("logged %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func dropTime(a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
