@@ -109,11 +109,12 @@ lint:
 tidy-check:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
-# bench: the engine benchmarks on both engines beside the raw wazero floor (see host/sandbox/doc.go).
+# bench: the engine benchmarks on both engines beside the raw wazero floor (host/sandbox/doc.go), and
+# durable writes, group commit against one transaction per event (host/kv).
 BENCH ?= .
 BENCHCOUNT ?= 6
 bench: guests
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./host/sandbox/ | tee $(OUT)/bench.txt
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./host/sandbox/ ./host/kv/ | tee $(OUT)/bench.txt
 
 # run needs only Go: it builds the CLI and the Go connectors, then describes and calls one.
 run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm
