@@ -24,3 +24,11 @@ func Pending(db *DB) int {
 func WriteTxnPerEvent(db *DB, key, value []byte) error {
 	return db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(key, value) })
 }
+
+// GC runs one round of value-log garbage collection.
+func GC(db *DB) error { return db.gc() }
+
+// SetFormat overwrites the stored format marker, as an incompatible build would have written it.
+func SetFormat(db *DB, format string) error {
+	return db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte(format)) })
+}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -26,8 +30,21 @@ const (
 	MaxScanLimit = 1000
 )
 
-// badgerPrefix is the key prefix Badger reserves for itself.
-var badgerPrefix = []byte("!badger!")
+// badgerPrefix is the key prefix Badger reserves for itself; splicePrefix is kv's own (metadata).
+var (
+	badgerPrefix = []byte("!badger!")
+	splicePrefix = []byte("!splice!")
+)
+
+// formatKey holds the on-disk format of the database; Open refuses a database of another format.
+var formatKey = []byte("!splice!format")
+
+// Format is the on-disk format this build writes and reads. A change that old builds cannot read,
+// or that this build cannot read from old ones, changes it.
+const Format = "splice-kv/1"
+
+// DefaultGCInterval is how often the value log is garbage-collected.
+const DefaultGCInterval = 10 * time.Minute
 
 var (
 	// ErrNotFound is returned by [DB.Get] for a key that is not stored.
@@ -43,6 +60,11 @@ var (
 	// more than [Options.MaxBatchOps] operations, more than [Options.MaxBatchBytes] bytes, or more
 	// than Badger accepts in one transaction.
 	ErrWriteTooLarge = errors.New("kv: write too large for one transaction")
+	// ErrLocked is returned by [Open] when another process (or another DB in this one) has the
+	// directory open.
+	ErrLocked = errors.New("kv: database directory is locked by another process")
+	// ErrIncompatible is returned by [Open] for a database written in another [Format].
+	ErrIncompatible = errors.New("kv: database format is not compatible")
 )
 
 // Options configures [Open]. The zero value of each field but Dir selects its default.
@@ -60,6 +82,9 @@ type Options struct {
 	// MaxValueBytes refuses values of this many bytes or more; 0 means [MaxValueBytes], which is
 	// also the largest value accepted.
 	MaxValueBytes int `json:"maxValueBytes"`
+	// GCInterval is how often value-log garbage collection runs; 0 means [DefaultGCInterval], a
+	// negative value disables it.
+	GCInterval time.Duration `json:"gcInterval"`
 }
 
 // withDefaults validates o and fills in its defaults.
@@ -83,6 +108,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxValueBytes == 0 {
 		o.MaxValueBytes = MaxValueBytes
 	}
+	if o.GCInterval == 0 {
+		o.GCInterval = DefaultGCInterval
+	}
 	if o.MaxValueBytes > MaxValueBytes {
 		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
 	}
@@ -94,6 +122,7 @@ func (o Options) withDefaults() (Options, error) {
 type DB struct {
 	opts Options
 	bdb  *badger.DB
+	lock *os.File // holds the directory's flock until Close
 
 	// mu guards pending and closing. mu and rw are never held together.
 	mu      sync.Mutex
@@ -101,6 +130,8 @@ type DB struct {
 	closing bool
 	wake    chan struct{} // buffered 1: pending grew or closing was set
 	done    chan struct{} // closed when the committer has exited
+	stopGC  chan struct{} // closed by Close
+	gcDone  chan struct{} // closed when the GC goroutine has exited
 
 	// rw guards bdb against use after Close: readers hold it shared, Close exclusively.
 	rw     sync.RWMutex
@@ -119,8 +150,9 @@ type DB struct {
 //
 // # Errors
 //
-// Open fails on invalid options, when the directory cannot be created or is locked by another
-// process, or when Badger cannot read the files it finds there.
+// Open fails on invalid options, when the directory cannot be created, with [ErrLocked] when
+// another process has it open, with [ErrIncompatible] when it holds a database of another
+// [Format], or when Badger cannot read the files it finds there.
 func Open(opts Options) (*DB, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -131,18 +163,114 @@ func Open(opts Options) (*DB, error) {
 		WithDetectConflicts(false).
 		WithLogger(badgerLogger{l: opts.Logger}).
 		WithLoggingLevel(badger.WARNING)
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
 	bdb, err := badger.Open(bo)
 	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("kv: open %s: %w", opts.Dir, err)
+	}
+	if err := checkFormat(bdb); err != nil {
+		_ = bdb.Close()
+		_ = lock.Close()
 		return nil, fmt.Errorf("kv: open %s: %w", opts.Dir, err)
 	}
 	db := &DB{
-		opts: opts,
-		bdb:  bdb,
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		opts:   opts,
+		bdb:    bdb,
+		lock:   lock,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		stopGC: make(chan struct{}),
+		gcDone: make(chan struct{}),
 	}
 	go db.commitLoop()
+	go db.gcLoop()
 	return db, nil
+}
+
+// lockDir creates dir if needed and takes an exclusive, non-blocking flock on dir/splice.lock,
+// held until the returned file is closed. Badger locks the directory too, but its error cannot be
+// told apart from other open failures; this lock gives ErrLocked, for another process and for a
+// second Open in this one alike.
+func lockDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "splice.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (is another splice running on this data directory?)", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("kv: lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// checkFormat records Format in a new database and refuses a database of another format.
+func checkFormat(bdb *badger.DB) error {
+	return bdb.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(formatKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(formatKey, []byte(Format))
+		}
+		if err != nil {
+			return err
+		}
+		got, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if string(got) != Format {
+			return fmt.Errorf("%w: written as %q, this build reads %q", ErrIncompatible, got, Format)
+		}
+		return nil
+	})
+}
+
+// gcLoop runs value-log garbage collection every GCInterval until Close.
+func (db *DB) gcLoop() {
+	defer close(db.gcDone)
+	if db.opts.GCInterval < 0 {
+		return
+	}
+	t := time.NewTicker(db.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopGC:
+			return
+		case <-t.C:
+			if err := db.gc(); err != nil {
+				db.opts.Logger.Warn("kv: value-log gc", "dir", db.opts.Dir, "err", err)
+			}
+		}
+	}
+}
+
+// gc rewrites value-log files while at least half of one is garbage. Badger's ErrNoRewrite (nothing
+// worth rewriting) ends a round and is not an error.
+func (db *DB) gc() error {
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	for {
+		err := db.bdb.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Close stops accepting writes, commits the writes already queued (their callers get the result
@@ -155,6 +283,8 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		db.signal()
 		<-db.done
+		close(db.stopGC)
+		<-db.gcDone
 
 		db.rw.Lock()
 		db.closed = true
@@ -162,6 +292,8 @@ func (db *DB) Close() error {
 		if err := db.bdb.Close(); err != nil {
 			db.closeErr = fmt.Errorf("kv: close %s: %w", db.opts.Dir, err)
 		}
+		_ = db.lock.Close() // releases the flock
+
 	})
 	return db.closeErr
 }
@@ -238,6 +370,9 @@ func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err 
 			if after != nil && bytes.Compare(item.Key(), after) <= 0 {
 				continue
 			}
+			if bytes.HasPrefix(item.Key(), splicePrefix) {
+				continue // kv's own metadata
+			}
 			if len(kvs) == limit {
 				next = kvs[len(kvs)-1].Key
 				return nil
@@ -264,6 +399,8 @@ func checkKey(key []byte) error {
 		return fmt.Errorf("%w: %d bytes, above %d", ErrInvalidKey, len(key), MaxKeyBytes)
 	case bytes.HasPrefix(key, badgerPrefix):
 		return fmt.Errorf("%w: reserved prefix %q", ErrInvalidKey, badgerPrefix)
+	case bytes.HasPrefix(key, splicePrefix):
+		return fmt.Errorf("%w: reserved prefix %q", ErrInvalidKey, splicePrefix)
 	}
 	return nil
 }

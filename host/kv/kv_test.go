@@ -102,9 +102,63 @@ func TestOpenLocked(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	openDB(t, kv.Options{Dir: dir})
-	if second, err := kv.Open(kv.Options{Dir: dir}); err == nil {
+	second, err := kv.Open(kv.Options{Dir: dir})
+	if err == nil {
 		second.Close()
 		t.Fatal("second Open of a locked directory succeeded")
+	}
+	if !errors.Is(err, kv.ErrLocked) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second Open: %v, want ErrLocked naming the directory", err)
+	}
+}
+
+// TestOpenRefusesOtherFormat writes another format's marker and checks that Open refuses the
+// database with ErrIncompatible, without changing it.
+func TestOpenRefusesOtherFormat(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := kv.Open(kv.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.SetFormat(db, "splice-kv/99"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for i := 0; i < 2; i++ {
+		_, err = kv.Open(kv.Options{Dir: dir})
+		if !errors.Is(err, kv.ErrIncompatible) || !strings.Contains(err.Error(), "splice-kv/99") {
+			t.Fatalf("open %d: %v, want ErrIncompatible naming the format", i, err)
+		}
+	}
+}
+
+func TestReservedPrefixRefused(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	err := db.Write(context.Background(), kv.Put([]byte("!splice!format"), []byte("x")))
+	if !errors.Is(err, kv.ErrInvalidKey) {
+		t.Fatalf("write of kv's own metadata key: %v, want ErrInvalidKey", err)
+	}
+}
+
+// TestValueLogGC runs a GC round on a database with garbage (overwritten and deleted values): it
+// succeeds (nothing worth rewriting is not an error) and the live data stays readable.
+func TestValueLogGC(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{GCInterval: -1})
+	ctx := context.Background()
+	big := make([]byte, 64<<10)
+	for i := 0; i < 50; i++ {
+		if err := db.Write(ctx, kv.Put([]byte(fmt.Sprintf("k%02d", i%10)), big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kv.GC(db); err != nil {
+		t.Fatalf("gc: %v", err)
+	}
+	if v, err := db.Get([]byte("k03")); err != nil || len(v) != len(big) {
+		t.Fatalf("after gc: %v, %d bytes", err, len(v))
 	}
 }
 
