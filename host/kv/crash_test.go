@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,9 +22,13 @@ import (
 // TestCrash and gives it the database directory.
 const crashDirEnv = "SPLICE_KV_CRASH_DIR"
 
-// TestCrash runs TestCrashChild in a child process that acknowledges writes on stdout, kills it
-// with SIGKILL after at least 2000 acknowledgements, reopens the database and checks that every
-// acknowledged key is there.
+// crashCycleEnv gives the child its cycle number, which its keys carry.
+const crashCycleEnv = "SPLICE_KV_CRASH_CYCLE"
+
+// TestCrash kills a writing process with SIGKILL at random moments, 20 times over one database: each
+// cycle runs TestCrashChild in a child process that acknowledges writes on stdout and kills it after
+// a random number of acknowledgements. Each restarted child must open the database again; at the
+// end every key acknowledged in any cycle must be there.
 //
 // A kill -9 does not prove that the writes were fsynced: Badger writes its logs through mmap, so
 // the kernel keeps acknowledged data in the page cache even without an fsync, and only a power
@@ -31,47 +37,20 @@ const crashDirEnv = "SPLICE_KV_CRASH_DIR"
 // covers the failure path (a failed sync is never acknowledged).
 func TestCrash(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a child process")
+		t.Skip("starts child processes")
 	}
 	t.Parallel()
+	const cycles = 20
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-
-	const want = 2000
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	var acked []string
-	sc := bufio.NewScanner(out)
-	for len(acked) < want && sc.Scan() {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked = append(acked, k)
+	for cycle := 0; cycle < cycles; cycle++ {
+		want := 1 + rnd.IntN(800)
+		got, err := crashCycle(t, dir, cycle, want)
+		acked = append(acked, got...)
+		if err != nil {
+			t.Fatalf("cycle %d (kill after %d acks): %v", cycle, want, err)
 		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	// Acknowledgements already printed before the kill count too.
-	for sc.Scan() {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked = append(acked, k)
-		}
-	}
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v, want killed by SIGKILL (after %d acks)", err, len(acked))
-	}
-	if len(acked) < want {
-		t.Fatalf("child acknowledged only %d writes", len(acked))
 	}
 
 	db := openDB(t, kv.Options{Dir: dir})
@@ -85,10 +64,51 @@ func TestCrash(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d acknowledged keys checked after SIGKILL, %d missing", len(acked), missing)
+	t.Logf("%d cycles, %d acknowledged keys checked after SIGKILLs, %d missing", cycles, len(acked), missing)
 	if missing > 0 {
 		t.Errorf("%d of %d acknowledged keys missing", missing, len(acked))
 	}
+}
+
+// crashCycle starts a child writing to dir, kills it after want acknowledgements and returns every
+// acknowledged key (those printed before the kill included).
+func crashCycle(t *testing.T, dir string, cycle, want int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashCycleEnv+"="+strconv.Itoa(cycle))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	var acked []string
+	sc := bufio.NewScanner(out)
+	for len(acked) < want && sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked = append(acked, k)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return acked, err
+	}
+	for sc.Scan() { // acknowledgements printed before the kill count too
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked = append(acked, k)
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		return acked, fmt.Errorf("child ended with %v after %d acks, want killed by SIGKILL (did it fail to open the database?)", err, len(acked))
+	}
+	if len(acked) < want {
+		return acked, fmt.Errorf("child acknowledged only %d writes", len(acked))
+	}
+	return acked, nil
 }
 
 // TestCrashChild is the child process of TestCrash: it writes keys from 8 goroutines until it is
@@ -109,7 +129,7 @@ func TestCrashChild(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := 0; time.Now().Before(deadline); i++ {
-				k := fmt.Sprintf("crash/%d/%08d", g, i)
+				k := fmt.Sprintf("crash/%s/%d/%08d", os.Getenv(crashCycleEnv), g, i)
 				if err := db.Write(context.Background(), kv.Put([]byte(k), []byte(k))); err != nil {
 					t.Error(err)
 					return
