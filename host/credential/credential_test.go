@@ -1,0 +1,248 @@
+package credential_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/splicehq/splice/host/credential"
+	"github.com/splicehq/splice/host/keyring"
+	"github.com/splicehq/splice/host/kv"
+)
+
+func master(t *testing.T) *keyring.Master {
+	t.Helper()
+	m, err := keyring.LoadMaster(keyring.MasterOptions{File: filepath.Join(t.TempDir(), "master.key"), Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func openStore(t *testing.T, dir string, m *keyring.Master) (*credential.Store, *kv.DB) {
+	t.Helper()
+	db, err := kv.Open(kv.Options{Dir: dir, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := credential.Open(context.Background(), db, credential.Options{Env: "production", Master: m})
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+// TestSecretsNeverReachTheDisk is the canary of issue 4: a credential's secret is stored, read
+// back, and then searched for in every file Badger wrote, raw, hex and base64: 0 hits.
+func TestSecretsNeverReachTheDisk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	m := master(t)
+	s, db := openStore(t, dir, m)
+	const canary = "sk_live_CANARY_7f3e1c9a5b2d4e6f"
+	c := credential.Credential{Consumer: "acme", Key: "shop-main", AppKey: "shop", Fields: map[string]string{"account": "acme-store"}}
+	if err := s.Put(ctx, c, map[string]string{"apiKey": canary}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Secrets(ctx, "acme", "shop-main")
+	if err != nil || got["apiKey"] != canary {
+		t.Fatalf("Secrets = %v, %v", got, err)
+	}
+	pub, err := s.Get("acme", "shop-main")
+	if err != nil || pub.Fields["account"] != "acme-store" {
+		t.Fatalf("Get = %+v, %v", pub, err)
+	}
+	needles := [][]byte{[]byte(canary), []byte(hex.EncodeToString([]byte(canary))), []byte(base64.StdEncoding.EncodeToString([]byte(canary)))}
+	// While the database is open its write-ahead log holds entries uncompressed: the non-secret field
+	// must be found there (so the search can find what is stored) and the secret must not.
+	files, hits, plain := searchFiles(t, dir, needles, []byte("acme-store"))
+	if plain == 0 {
+		t.Fatalf("the non-secret field is in none of the %d files: the search proves nothing", files)
+	}
+	t.Logf("open database: %d files, secret %d hits, non-secret field in %d files", files, hits, plain)
+	// After Close the memtable is flushed to (compressed) tables: still no secret.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, hits, _ = searchFiles(t, dir, needles, nil)
+	t.Logf("closed database: %d files, secret %d hits", files, hits)
+}
+
+// searchFiles reads every file below dir and reports, with t.Error, each that contains a needle; it
+// returns the number of files, of needle hits and of files containing marker.
+func searchFiles(t *testing.T, dir string, needles [][]byte, marker []byte) (files, hits, marked int) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		found, err := scanFile(path, append([][]byte{marker}, needles...))
+		if err != nil {
+			return err
+		}
+		if marker != nil && found[0] {
+			marked++
+		}
+		for i := range needles {
+			if found[i+1] {
+				hits++
+				t.Errorf("%s contains the secret", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Fatal("no files to search")
+	}
+	return files, hits, marked
+}
+
+// scanFile reports which needles the file contains, reading it in 1 MiB chunks that overlap by
+// the longest needle (Badger preallocates its value log as a large sparse file).
+func scanFile(path string, needles [][]byte) ([]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	overlap := 0
+	for _, n := range needles {
+		overlap = max(overlap, len(n))
+	}
+	found := make([]bool, len(needles))
+	buf := make([]byte, 1<<20+overlap)
+	kept := 0
+	for {
+		n, err := f.Read(buf[kept:])
+		chunk := buf[:kept+n]
+		for i, nd := range needles {
+			if len(nd) > 0 && bytes.Contains(chunk, nd) {
+				found[i] = true
+			}
+		}
+		if err == io.EOF {
+			return found, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		kept = min(overlap, len(chunk))
+		copy(buf, chunk[len(chunk)-kept:])
+	}
+}
+
+func TestCredentialsAreBoundToTheirConsumer(t *testing.T) {
+	ctx := context.Background()
+	s, db := openStore(t, t.TempDir(), master(t))
+	defer db.Close()
+	if err := s.Put(ctx, credential.Credential{Consumer: "alice", Key: "k", AppKey: "shop"}, map[string]string{"apiKey": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("bob", "k"); !errors.Is(err, credential.ErrNotFound) {
+		t.Fatalf("bob reads alice's credential: %v", err)
+	}
+	if _, err := s.Secrets(ctx, "bob", "k"); !errors.Is(err, credential.ErrNotFound) {
+		t.Fatalf("bob reads alice's secrets: %v", err)
+	}
+	// Copy alice's sealed record under bob's key, as a bug or an attacker with write access would:
+	// the AEAD's additional data binds it to alice, so it does not open for bob.
+	v, err := db.Get([]byte("cred/alice/k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, kv.Put([]byte("cred/bob/k"), v)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Secrets(ctx, "bob", "k"); !errors.Is(err, keyring.ErrTampered) {
+		t.Fatalf("alice's sealed secrets opened as bob's: %v", err)
+	}
+}
+
+func TestRotationReseals(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	m := master(t)
+	s, db := openStore(t, dir, m)
+	if err := s.Put(ctx, credential.Credential{Consumer: "c", Key: "k", AppKey: "shop"}, map[string]string{"token": "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Get("c", "k")
+	if err := s.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// A new process: both data keys load from the database.
+	s, db = openStore(t, dir, m)
+	defer db.Close()
+	if sec, err := s.Secrets(ctx, "c", "k"); err != nil || sec["token"] != "t1" {
+		t.Fatalf("after rotation: %v, %v", sec, err)
+	}
+	after, _ := s.Get("c", "k")
+	if after.KeyID == before.KeyID {
+		t.Fatalf("record still sealed by the old key %s after Secrets", after.KeyID)
+	}
+	if sec, err := s.Secrets(ctx, "c", "k"); err != nil || sec["token"] != "t1" {
+		t.Fatalf("after re-seal: %v, %v", sec, err)
+	}
+}
+
+func TestWrongMasterRefused(t *testing.T) {
+	dir := t.TempDir()
+	_, db := openStore(t, dir, master(t))
+	db.Close()
+	db, err := kv.Open(kv.Options{Dir: dir, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = credential.Open(context.Background(), db, credential.Options{Env: "production", Master: master(t)})
+	if !errors.Is(err, keyring.ErrWrongKey) {
+		t.Fatalf("open with another master key: %v, want ErrWrongKey", err)
+	}
+}
+
+func TestListAndDelete(t *testing.T) {
+	ctx := context.Background()
+	s, db := openStore(t, t.TempDir(), master(t))
+	defer db.Close()
+	for _, k := range []string{"a", "b/slash", "c"} {
+		if err := s.Put(ctx, credential.Credential{Consumer: "x", Key: k, AppKey: "shop"}, map[string]string{"k": k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(ctx, credential.Credential{Consumer: "y", Key: "other", AppKey: "shop"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	page, next, err := s.List("x", "", 2)
+	if err != nil || len(page) != 2 || page[0].Key != "a" || page[1].Key != "b/slash" || next != "b/slash" {
+		t.Fatalf("page 1: %+v next %q err %v", page, next, err)
+	}
+	page, next, err = s.List("x", next, 2)
+	if err != nil || len(page) != 1 || page[0].Key != "c" || next != "" {
+		t.Fatalf("page 2: %+v next %q err %v", page, next, err)
+	}
+	if err := s.Delete(ctx, "x", "b/slash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "x", "b/slash"); !errors.Is(err, credential.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	for _, bad := range []credential.Credential{{Key: "k", AppKey: "a"}, {Consumer: "c", AppKey: "a"}, {Consumer: "c", Key: "k"}} {
+		if err := s.Put(ctx, bad, nil); !errors.Is(err, credential.ErrInvalid) {
+			t.Errorf("Put(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
