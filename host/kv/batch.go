@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ type Op struct {
 	key    []byte
 	value  []byte
 	delete bool
+	check  bool // a condition, see Check
 }
 
 // Put returns an operation that stores value under key, replacing any previous value.
@@ -23,6 +25,13 @@ func Put(key, value []byte) Op { return Op{key: key, value: value} }
 
 // Delete returns an operation that removes key; deleting a key not stored is not an error.
 func Delete(key []byte) Op { return Op{key: key, delete: true} }
+
+// Check returns a condition on the [DB.Write] that carries it: the Write applies its other
+// operations only if key holds exactly value, or, when value is nil, is absent; otherwise it
+// writes nothing and returns [ErrConflict]. The condition is evaluated in the transaction that
+// commits the Write, after the Writes batched before it, so a read-modify-write that checks what
+// it read is a compare-and-swap: of two Writes racing on one key, one gets ErrConflict.
+func Check(key, value []byte) Op { return Op{key: key, value: value, check: true} }
 
 // size is what the op counts against [Options.MaxBatchBytes].
 func (o Op) size() int { return len(o.key) + len(o.value) }
@@ -36,10 +45,11 @@ const (
 
 // request is one call of Write waiting for the committer.
 type request struct {
-	ops   []Op
-	bytes int
-	state atomic.Int32 // queued, then taken by the committer or canceled by the caller
-	res   chan error   // buffered 1: the result of the commit that held ops
+	ops      []Op
+	bytes    int
+	conflict bool         // a Check failed: none of ops was applied
+	state    atomic.Int32 // queued, then taken by the committer or canceled by the caller
+	res      chan error   // buffered 1: the result of the commit that held ops
 }
 
 // Write durably applies ops, all in one transaction, through the group-commit batcher: it returns
@@ -51,6 +61,7 @@ type request struct {
 //   - [ErrInvalidKey], [ErrValueTooLarge] or [ErrWriteTooLarge] for ops refused before queueing;
 //   - [ErrClosed] after Close;
 //   - ctx.Err() when ctx ends before the committer takes ops: nothing of ops is written;
+//   - [ErrConflict] when a [Check] among ops did not hold: none of ops was applied;
 //   - the commit's error (wrapped) when the batch holding ops failed: none of ops is acknowledged,
 //     and neither is any other call of that batch.
 //
@@ -155,10 +166,44 @@ func (db *DB) commit(batch []*request) {
 	for len(batch) > 0 {
 		n, err := db.commitPrefix(batch)
 		for _, r := range batch[:n] {
-			r.res <- err
+			if err == nil && r.conflict {
+				r.res <- ErrConflict
+				continue
+			}
+			r.res <- err // a failed commit fails everyone: a Check may have seen writes that never committed
 		}
 		batch = batch[n:]
 	}
+}
+
+// checks evaluates the Check ops of one request in txn, which sees the batch's earlier writes.
+func checks(txn *badger.Txn, ops []Op) (bool, error) {
+	for _, op := range ops {
+		if !op.check {
+			continue
+		}
+		item, err := txn.Get(op.key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			if op.value != nil {
+				return false, nil
+			}
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if op.value == nil {
+			return false, nil
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return false, err
+		}
+		if !bytes.Equal(v, op.value) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // commitPrefix commits, in one transaction, the longest prefix of reqs (at least one request) that
@@ -169,9 +214,18 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 	defer txn.Discard()
 	ops := 0
 	for i, r := range reqs {
+		ok, err := checks(txn, r.ops)
+		if err != nil {
+			return max(i, 1), fmt.Errorf("kv: check: %w", err)
+		}
+		if r.conflict = !ok; r.conflict {
+			continue
+		}
 		for _, op := range r.ops {
 			var err error
-			if op.delete {
+			if op.check {
+				continue
+			} else if op.delete {
 				err = txn.Delete(op.key)
 			} else {
 				err = txn.Set(op.key, op.value)

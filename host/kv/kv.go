@@ -60,6 +60,8 @@ var (
 	// more than [Options.MaxBatchOps] operations, more than [Options.MaxBatchBytes] bytes, or more
 	// than Badger accepts in one transaction.
 	ErrWriteTooLarge = errors.New("kv: write too large for one transaction")
+	// ErrConflict is returned by [DB.Write] when one of its [Check] conditions did not hold.
+	ErrConflict = errors.New("kv: condition not met")
 	// ErrLocked is returned by [Open] when another process (or another DB in this one) has the
 	// directory open.
 	ErrLocked = errors.New("kv: database directory is locked by another process")
