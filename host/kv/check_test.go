@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/splicehq/splice/host/kv"
 )
@@ -54,28 +53,19 @@ func TestCheckConflictLeavesTheBatchAlone(t *testing.T) {
 	if err := db.Write(ctx, kv.Put([]byte("c"), []byte("0"))); err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	kv.SetCommitHook(db, func(int) error { <-release; return nil })
-	// The first Write is taken alone and holds the committer; the next ones queue into one batch.
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = db.Write(ctx, kv.Put([]byte("first"), []byte("x"))) })
-	for kv.Pending(db) != 0 {
-		time.Sleep(time.Millisecond)
-	}
+	release := holdCommitter(t, db, nil) // the next Writes queue into one batch
 	errs := make([]error, 3)
 	ops := [][]kv.Op{
 		{kv.Put([]byte("a"), []byte("1"))},
 		{kv.Check([]byte("c"), []byte("wrong")), kv.Put([]byte("b"), []byte("1"))},
 		{kv.Check([]byte("c"), []byte("0")), kv.Put([]byte("c"), []byte("1"))},
 	}
+	var wg sync.WaitGroup
 	for i := range ops {
 		wg.Go(func() { errs[i] = db.Write(ctx, ops[i]...) })
 	}
-	for kv.Pending(db) != 3 {
-		time.Sleep(time.Millisecond)
-	}
-	kv.SetCommitHook(db, nil)
-	close(release)
+	waitPending(t, db, len(ops))
+	release()
 	wg.Wait()
 	if errs[0] != nil || !errors.Is(errs[1], kv.ErrConflict) || errs[2] != nil {
 		t.Fatalf("errs = %v, want [nil ErrConflict nil]", errs)
