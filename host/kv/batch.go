@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -16,12 +17,20 @@ type Op struct {
 	key    []byte
 	value  []byte
 	delete bool
-	check  bool // a condition, see Check
+	check  bool          // a condition, see Check
+	ttl    time.Duration // PutTTL: Badger drops the key after it
 }
 
 // Put returns an operation that stores value under key, replacing any previous value.
 // The slices are read until the Write that carries the Op returns, and not kept after.
 func Put(key, value []byte) Op { return Op{key: key, value: value} }
+
+// PutTTL is [Put] for a key that may disappear once ttl has passed (by the wall clock): reads
+// stop seeing it then, and compaction reclaims it. It suits records kept for a retention window,
+// such as dedupe keys; callers that need an exact expiry check the time they stored themselves.
+func PutTTL(key, value []byte, ttl time.Duration) Op {
+	return Op{key: key, value: value, ttl: max(ttl, time.Second)}
+}
 
 // Delete returns an operation that removes key; deleting a key not stored is not an error.
 func Delete(key []byte) Op { return Op{key: key, delete: true} }
@@ -227,6 +236,8 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 				continue
 			} else if op.delete {
 				err = txn.Delete(op.key)
+			} else if op.ttl > 0 {
+				err = txn.SetEntry(badger.NewEntry(op.key, op.value).WithTTL(op.ttl))
 			} else {
 				err = txn.Set(op.key, op.value)
 			}

@@ -393,6 +393,52 @@ func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err 
 	return kvs, next, nil
 }
 
+// Last returns the greatest key that starts with prefix and its value, or [ErrNotFound] when no
+// key does. It lets an owner resume a sequence (an append-only log keyed by big-endian numbers)
+// without scanning it.
+func (db *DB) Last(prefix []byte) (KV, error) {
+	if len(prefix) == 0 {
+		return KV{}, fmt.Errorf("kv: last: empty prefix")
+	}
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.closed {
+		return KV{}, ErrClosed
+	}
+	var kv KV
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefix
+		io.Reverse = true
+		io.PrefetchValues = false
+		it := txn.NewIterator(io)
+		defer it.Close()
+		// In reverse, Seek finds the greatest key <= its argument: prefix followed by 0xff bytes
+		// longer than any key sorts after every key of the prefix.
+		seek := append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 8)...)
+		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			if bytes.HasPrefix(item.Key(), splicePrefix) {
+				continue
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			kv = KV{Key: item.KeyCopy(nil), Value: v}
+			return nil
+		}
+		return ErrNotFound
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return KV{}, ErrNotFound
+	case err != nil:
+		return KV{}, fmt.Errorf("kv: last %q: %w", prefix, err)
+	}
+	return kv, nil
+}
+
 func checkKey(key []byte) error {
 	switch {
 	case len(key) == 0:

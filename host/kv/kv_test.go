@@ -536,3 +536,47 @@ func TestBatchSplitAtBadgerLimit(t *testing.T) {
 		t.Errorf("Get(huge/00) after refused write: %v, want ErrNotFound", err)
 	}
 }
+
+func TestLast(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	ctx := context.Background()
+	if _, err := db.Last([]byte("seq/")); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("Last of an empty prefix: %v, want ErrNotFound", err)
+	}
+	if err := db.Write(ctx,
+		kv.Put([]byte("seq/\x00\x01"), []byte("a")),
+		kv.Put([]byte("seq/\x00\xff"), []byte("b")),
+		kv.Put([]byte("seq/\x00\x02"), []byte("c")),
+		kv.Put([]byte("seq0"), []byte("outside")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Last([]byte("seq/"))
+	if err != nil || string(got.Key) != "seq/\x00\xff" || string(got.Value) != "b" {
+		t.Fatalf("Last = %q %q, %v; want the greatest key of the prefix", got.Key, got.Value, err)
+	}
+	if _, err := db.Last(nil); err == nil {
+		t.Fatal("Last with an empty prefix: no error")
+	}
+}
+
+func TestPutTTL(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	ctx := context.Background()
+	if err := db.Write(ctx, kv.PutTTL([]byte("ttl/short"), []byte("v"), time.Second), kv.PutTTL([]byte("ttl/long"), []byte("v"), time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get([]byte("ttl/short")); err != nil {
+		t.Fatalf("Get before expiry: %v", err)
+	}
+	// Badger's TTL has a resolution of one second (a unix timestamp).
+	time.Sleep(2100 * time.Millisecond)
+	if _, err := db.Get([]byte("ttl/short")); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("Get after expiry: %v, want ErrNotFound", err)
+	}
+	if _, err := db.Get([]byte("ttl/long")); err != nil {
+		t.Fatalf("Get of the unexpired key: %v", err)
+	}
+}
