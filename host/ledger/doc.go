@@ -1,0 +1,69 @@
+// Package ledger is what Splice persists in an environment, as domain operations: accepting
+// trigger events (with dedupe) together with their work items, leasing and acknowledging work
+// (the step's result and the next step in one commit), dead letters, runs with their steps and
+// indexes, the activity feed, versioned objects with compare-and-swap (connectors, automations,
+// trigger state) and content-addressed blobs (modules).
+//
+// [Store] is the contract; the engine and the API use it and never see a storage key. [Embedded]
+// implements it over one environment's kv database (Badger) for a single process. A backend on a
+// shared database (PostgreSQL, for several Splice nodes) would implement the same interface; the
+// conformance tests in package ledgertest take any Store, so they can run on it as they run on
+// Embedded. Credentials are sealed by package credential, not here.
+//
+// The name: DESIGN.md calls this concern the store; STYLE.md keeps `store` for callers' locals.
+//
+// [Embedded] is safe for concurrent use. Its locks, in order: a run's lock (runLocks, held across
+// the write of an Ack that stores the run), then the queue's (q.mu) or the feed's (feed.mu), never
+// both of those; none is held while waiting for kv except the run lock.
+//
+// # Key layout
+//
+// Names (consumer keys, automation ids, dedupe keys, kinds, object ids) are path-escaped, so a
+// component never contains '/' and no prefix overlaps another. Ids (events, items, runs) are
+// [NewID]s: unix nanoseconds then random bytes in base32hex, so they sort by creation time. Numbers
+// in keys are big-endian, so scans come in order. Every value is a record: one format byte (1)
+// and JSON.
+//
+//	ev/<consumer>/<event id>                     event
+//	dd/<consumer>/<automation>/<dedupe key>      dedupe: {event, at}, with a TTL of the retention
+//	qi/<item id>                                 work item (waiting, or dead with Dead set)
+//	qr/<consumer>/<due ns, 8 bytes><item id>     "" for each waiting item: by consumer, then due time
+//	qd/<consumer>/<item id>                      "" for each dead item
+//	ru/<consumer>/<run id>                       run
+//	rs/<consumer>/<run id>/<step key>            step
+//	ra/<consumer>/<automation>/<run id>          "" runs by automation
+//	rt/<consumer>/<status>/<run id>              "" runs by status
+//	ac/<seq, 8 bytes>                            activity entry
+//	ax/<consumer>/<seq, 8 bytes>                 a copy of a consumer's activity entry
+//	ob/<kind>/c<consumer>/<id>                   object {key, version, value} ("c" alone: the environment's)
+//	bl/<sha256>/c/<index, 4 bytes>               blob chunk of 512 KiB
+//	bl/<sha256>/h                                blob header {size, chunks}, written after the chunks
+//
+// Secondary keys are written in the same commit as their primary, under the run's lock, so an
+// index never names a run that is not stored nor misses one that is.
+//
+// # Why leases live in memory
+//
+// The embedded store belongs to one process (kv locks its directory), so the leases it hands out
+// need not be written: an item is waiting on disk until the Ack that settles it, and the lease
+// that keeps other workers off it is a map entry with an expiry. Leasing therefore costs a scan
+// and no fsync; lease+ack costs one group commit. After a crash every lease is gone and every
+// unsettled item is leasable at once, sooner than any TTL. A lease that expires (a stuck worker)
+// makes its item leasable again; the old holder's Ack then fails with [ErrLeaseLost]. An Ack in
+// flight pins its lease, so an item is never leased while its settlement is being written.
+//
+// The cost: attempts that end in a crash are not counted (only retries the engine records are),
+// so an item that crashes the process every time it runs is retried forever rather than
+// dead-lettered. A shared-database backend writes its leases and can count them.
+//
+// # Why leasing is fair
+//
+// Waiting items are keyed by consumer first and due time second. Lease walks the consumers that
+// have waiting items round-robin, from where the previous Lease stopped, and gives each an equal
+// share of the items asked for; a consumer's scan stops at its first item not yet due. One
+// consumer's backlog of 50,000 items costs another consumer's item at most one pass of the ring.
+// Consumers with nothing due are skipped until the time they said (their first due item, or their
+// first lease to expire), so delayed work costs nothing until it is due. Open finds the consumers
+// with one seek each, not by reading the queue, which is what keeps a restart with a million
+// waiting items fast.
+package ledger

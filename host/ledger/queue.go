@@ -1,0 +1,552 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/splicehq/splice/host/kv"
+)
+
+// queue is the in-memory side of the work queue: which consumers may have waiting items (the
+// round-robin ring) and the leases. The items themselves are only on disk.
+type queue struct {
+	mu        sync.Mutex
+	consumers map[string]*waiting
+	ring      []string // the consumers of the map, in round-robin order
+	pos       int      // where the next Lease starts in ring
+	leases    map[string]*held
+	tokens    uint64
+	ready     chan struct{}
+}
+
+// waiting is what the queue knows of one consumer's waiting items.
+type waiting struct {
+	gen  uint64    // bumped by every enqueue, so a scan that found nothing can tell it is stale
+	wait time.Time // nothing of the consumer is leasable before; zero: unknown, scan
+}
+
+// held is one lease.
+type held struct {
+	token    string
+	expires  time.Time
+	settling bool   // an Ack is writing: the lease can be neither taken over nor acked again
+	raw      []byte // the item record as leased: Ack checks it is still what is stored
+	item     Item
+	ready    []byte // the ready key the item was leased under
+}
+
+func (q *queue) init() {
+	q.consumers = map[string]*waiting{}
+	q.leases = map[string]*held{}
+	q.ready = make(chan struct{}, 1)
+}
+
+// load finds the consumers that have waiting items with one seek per consumer, not a scan of
+// the queue.
+func (q *queue) load(ctx context.Context, db *kv.DB) error {
+	var after []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		kvs, _, err := db.Scan([]byte(pReady), after, 1)
+		if err != nil {
+			return err
+		}
+		if len(kvs) == 0 {
+			return nil
+		}
+		rest := kvs[0].Key[len(pReady):]
+		i := bytes.IndexByte(rest, '/')
+		if i < 0 {
+			return fmt.Errorf("ledger: malformed ready key %q", kvs[0].Key)
+		}
+		consumer, err := url.PathUnescape(string(rest[:i]))
+		if err != nil {
+			return fmt.Errorf("ledger: malformed ready key %q: %w", kvs[0].Key, err)
+		}
+		q.consumers[consumer] = &waiting{}
+		q.ring = append(q.ring, consumer)
+		// A due time is below 2^63, so its first byte is below 0xff: this skips the consumer.
+		after = append(readyPrefix(consumer), 0xff)
+	}
+}
+
+func (q *queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// activate notes that consumer has an item due at due.
+func (q *queue) activate(consumer string, due time.Time) {
+	q.mu.Lock()
+	w := q.consumers[consumer]
+	if w == nil {
+		w = &waiting{}
+		q.consumers[consumer] = w
+		q.ring = append(q.ring, consumer)
+	}
+	w.gen++
+	if !w.wait.IsZero() && due.Before(w.wait) {
+		w.wait = due
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// Ready implements [Store.Ready].
+func (s *Embedded) Ready() <-chan struct{} { return s.q.ready }
+
+// NextDue implements [Store.NextDue].
+func (s *Embedded) NextDue() time.Time {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	var next time.Time
+	for _, w := range s.q.consumers {
+		if !w.wait.IsZero() && (next.IsZero() || w.wait.Before(next)) {
+			next = w.wait
+		}
+	}
+	for _, h := range s.q.leases {
+		if !h.settling && (next.IsZero() || h.expires.Before(next)) {
+			next = h.expires
+		}
+	}
+	return next
+}
+
+// Lease implements [Store.Lease]. Each pass over the ring gives every consumer that has leasable
+// items an equal share of what is left to lease, so one consumer's backlog never takes the
+// places of another's items.
+func (s *Embedded) Lease(ctx context.Context, n int, ttl time.Duration) ([]Lease, error) {
+	if n < 1 || ttl <= 0 {
+		return nil, fmt.Errorf("%w: lease %d items for %s", ErrInvalid, n, ttl)
+	}
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	q := &s.q
+	q.mu.Lock()
+	var active []string
+	for i := range len(q.ring) {
+		c := q.ring[(q.pos+i)%len(q.ring)]
+		if w := q.consumers[c]; w.wait.IsZero() || !w.wait.After(now) {
+			active = append(active, c)
+		}
+	}
+	q.mu.Unlock()
+
+	var out []Lease
+	last := ""
+	for len(out) < n && len(active) > 0 {
+		share := max(1, (n-len(out))/len(active))
+		var still []string
+		for _, c := range active {
+			got, more, err := s.take(ctx, c, now, ttl, min(share, n-len(out)))
+			if err != nil {
+				s.giveBack(out)
+				return nil, err
+			}
+			out = append(out, got...)
+			if len(got) > 0 {
+				last = c
+			}
+			if more {
+				still = append(still, c)
+			}
+			if len(out) == n {
+				break
+			}
+		}
+		active = still
+	}
+	if last != "" {
+		q.mu.Lock()
+		for i, c := range q.ring {
+			if c == last {
+				q.pos = i + 1
+				break
+			}
+		}
+		q.mu.Unlock()
+	}
+	return out, nil
+}
+
+// giveBack drops leases that were taken but never handed out.
+func (s *Embedded) giveBack(ls []Lease) {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	for _, l := range ls {
+		if h := s.q.leases[l.Item.ID]; h != nil && h.token == l.Token {
+			delete(s.q.leases, l.Item.ID)
+		}
+	}
+}
+
+// take leases up to want leasable items of consumer, earliest due first. more reports that the
+// consumer may have more leasable items now.
+func (s *Embedded) take(ctx context.Context, consumer string, now time.Time, ttl time.Duration, want int) (out []Lease, more bool, err error) {
+	q := &s.q
+	q.mu.Lock()
+	w := q.consumers[consumer]
+	if w == nil {
+		q.mu.Unlock()
+		return nil, false, nil
+	}
+	gen := w.gen
+	q.mu.Unlock()
+
+	prefix := readyPrefix(consumer)
+	var after []byte
+	var wait time.Time // the earliest time something not leasable now becomes leasable
+	sawAny, unknown := false, false
+	note := func(t time.Time) {
+		if wait.IsZero() || t.Before(wait) {
+			wait = t
+		}
+	}
+scan:
+	for {
+		if err := ctx.Err(); err != nil {
+			return out, false, err
+		}
+		kvs, next, err := s.db.Scan(prefix, after, 64)
+		if err != nil {
+			return out, false, fmt.Errorf("ledger: lease: %w", err)
+		}
+		for _, e := range kvs {
+			sawAny = true
+			due, id, ok := parseReady(e.Key[len(prefix):])
+			if !ok {
+				return out, false, fmt.Errorf("ledger: malformed ready key %q", e.Key)
+			}
+			if due.After(now) {
+				note(due)
+				break scan
+			}
+			l, ok, err := s.claim(consumer, id, e.Key, due, now, ttl, note, &unknown)
+			if err != nil {
+				return out, false, err
+			}
+			if !ok {
+				continue
+			}
+			out = append(out, l)
+			if len(out) == want {
+				return out, true, nil
+			}
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if cur := q.consumers[consumer]; cur == w && w.gen == gen {
+		switch {
+		case !sawAny && len(out) == 0:
+			delete(q.consumers, consumer)
+			for i, c := range q.ring {
+				if c == consumer {
+					q.ring = append(q.ring[:i], q.ring[i+1:]...)
+					if q.pos > i {
+						q.pos--
+					}
+					break
+				}
+			}
+		case !unknown:
+			w.wait = wait
+		}
+	}
+	return out, false, nil
+}
+
+// claim leases item id (found under ready key rk, due at due) unless a live lease holds it or the
+// key is stale (the item was settled or rescheduled after the scan's snapshot).
+func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl time.Duration, note func(time.Time), unknown *bool) (Lease, bool, error) {
+	q := &s.q
+	q.mu.Lock()
+	if h := q.leases[id]; h != nil && (h.settling || h.expires.After(now)) {
+		if h.settling {
+			*unknown = true // it may come back at once if the Ack fails
+		} else {
+			note(h.expires)
+		}
+		q.mu.Unlock()
+		return Lease{}, false, nil
+	}
+	q.tokens++
+	h := &held{token: id + "." + strconv.FormatUint(q.tokens, 36), expires: now.Add(ttl), ready: rk}
+	q.leases[id] = h
+	q.mu.Unlock()
+
+	drop := func() {
+		q.mu.Lock()
+		if q.leases[id] == h {
+			delete(q.leases, id)
+		}
+		q.mu.Unlock()
+	}
+	var it Item
+	raw, err := s.getRecord(itemKey(id), &it)
+	if errors.Is(err, ErrNotFound) || (err == nil && (it.Dead || dueNanos(it.Due) != dueNanos(due) || it.Consumer != consumer)) {
+		drop() // stale
+		return Lease{}, false, nil
+	}
+	if err != nil {
+		drop()
+		return Lease{}, false, fmt.Errorf("ledger: lease item %s: %w", id, err)
+	}
+	q.mu.Lock()
+	h.raw, h.item = raw, it
+	q.mu.Unlock()
+	return Lease{Item: it, Token: h.token, Expires: h.expires}, true, nil
+}
+
+// Extend implements [Store.Extend].
+func (s *Embedded) Extend(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	if ttl <= 0 {
+		return l, fmt.Errorf("%w: extend lease for %s", ErrInvalid, ttl)
+	}
+	if err := s.live(); err != nil {
+		return l, err
+	}
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	h := s.q.leases[l.Item.ID]
+	if h == nil || h.token != l.Token || h.settling {
+		return l, ErrLeaseLost
+	}
+	h.expires = s.now().Add(ttl)
+	l.Expires = h.expires
+	return l, nil
+}
+
+// Ack implements [Store.Ack].
+func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
+	id := l.Item.ID
+	q := &s.q
+	q.mu.Lock()
+	h := q.leases[id]
+	if h == nil || h.token != l.Token || h.settling || h.raw == nil {
+		q.mu.Unlock()
+		return ErrLeaseLost
+	}
+	h.settling = true
+	q.mu.Unlock()
+
+	wakes, err := s.ack(ctx, h, c)
+	q.mu.Lock()
+	if err != nil {
+		h.settling = false
+		if w := q.consumers[h.item.Consumer]; w != nil {
+			w.wait = time.Time{}
+		}
+	} else if q.leases[id] == h {
+		delete(q.leases, id)
+	}
+	q.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, w := range wakes {
+		q.activate(w.consumer, w.due)
+	}
+	return nil
+}
+
+type wake struct {
+	consumer string
+	due      time.Time
+}
+
+func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
+	it := h.item
+	consumer := it.Consumer
+	if n := len(c.Steps) + len(c.Next) + len(c.Activity); n > MaxCommitWrites {
+		return nil, fmt.Errorf("%w: commit of %d writes, limit %d", ErrInvalid, n, MaxCommitWrites)
+	}
+	now := s.now()
+	ops := []kv.Op{kv.Check(itemKey(it.ID), h.raw), kv.Delete(h.ready)}
+	var wakes []wake
+	switch c.Disposition {
+	case Done:
+		ops = append(ops, kv.Delete(itemKey(it.ID)))
+	case RetryAt, DeadLetter:
+		it.Attempts++
+		it.LastError = c.LastError
+		if c.Disposition == RetryAt {
+			it.Due = c.Due
+			if it.Due.IsZero() {
+				it.Due = now
+			}
+			ops = append(ops, kv.Put(readyKey(consumer, it.Due, it.ID), nil))
+			wakes = append(wakes, wake{consumer, it.Due})
+		} else {
+			it.Dead = true
+			ops = append(ops, kv.Put(deadKey(consumer, it.ID), nil))
+		}
+		b, err := encode(it)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, kv.Put(itemKey(it.ID), b))
+	default:
+		return nil, fmt.Errorf("%w: disposition %d", ErrInvalid, c.Disposition)
+	}
+	for _, st := range c.Steps {
+		if err := checkName("step run", st.Run, false); err != nil {
+			return nil, err
+		}
+		if err := checkName("step key", st.Key, false); err != nil {
+			return nil, err
+		}
+		if err := checkJSON("step data", st.Data, false); err != nil {
+			return nil, err
+		}
+		b, err := encode(st)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, kv.Put(stepKey(consumer, st.Run, st.Key), b))
+	}
+	for _, n := range c.Next {
+		if n.Consumer == "" {
+			n.Consumer = consumer
+		}
+		if n.Consumer != consumer {
+			return nil, fmt.Errorf("%w: next item for consumer %q from an item of %q", ErrInvalid, n.Consumer, consumer)
+		}
+		if err := checkName("automation", n.Automation, false); err != nil {
+			return nil, err
+		}
+		if err := checkName("step", n.Step, true); err != nil {
+			return nil, err
+		}
+		if err := checkJSON("item data", n.Data, true); err != nil {
+			return nil, err
+		}
+		due := n.Due
+		if due.IsZero() {
+			due = now
+		}
+		ni := Item{ID: NewID(now), Consumer: consumer, Automation: n.Automation, Event: n.Event, Run: n.Run, Step: n.Step, Data: n.Data, Due: due}
+		b, err := encode(ni)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
+		wakes = append(wakes, wake{consumer, due})
+	}
+	acts, err := s.activityOps(c.Activity, consumer, now)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, acts.ops...)
+	defer s.feed.settle(acts.first, acts.n)
+
+	if r := c.Run; r != nil {
+		r := *r
+		if r.Consumer == "" {
+			r.Consumer = consumer
+		}
+		if r.Consumer != consumer {
+			return nil, fmt.Errorf("%w: run of consumer %q from an item of %q", ErrInvalid, r.Consumer, consumer)
+		}
+		if r.UpdatedAt.IsZero() {
+			r.UpdatedAt = now
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		if err := checkRun(&r); err != nil {
+			return nil, err
+		}
+		mu := s.runLock(r.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		old, err := s.get(runKey(consumer, r.ID))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		rops, err := runOps(&r, old)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, rops...)
+	}
+	if err := s.write(ctx, ops...); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("%w: item %s or its run changed under the lease", ErrLeaseLost, it.ID)
+		}
+		return nil, fmt.Errorf("ledger: ack item %s: %w", it.ID, err)
+	}
+	return wakes, nil
+}
+
+// Dead implements [Store.Dead].
+func (s *Embedded) Dead(ctx context.Context, consumer string, p Page) ([]Item, string, error) {
+	if err := checkName("consumer", consumer, false); err != nil {
+		return nil, "", err
+	}
+	prefix := deadPrefix(consumer)
+	kvs, cur, err := s.scan(prefix, p)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]Item, 0, len(kvs))
+	for _, e := range kvs {
+		var it Item
+		if _, err := s.getRecord(itemKey(string(e.Key[len(prefix):])), &it); err != nil {
+			return nil, "", fmt.Errorf("ledger: dead item of %q: %w", e.Key, err)
+		}
+		items = append(items, it)
+	}
+	return items, cur, nil
+}
+
+// Requeue implements [Store.Requeue].
+func (s *Embedded) Requeue(ctx context.Context, consumer, itemID string) error {
+	if checkName("consumer", consumer, false) != nil || checkName("item id", itemID, false) != nil {
+		return ErrNotFound
+	}
+	var it Item
+	raw, err := s.getRecord(itemKey(itemID), &it)
+	if err != nil {
+		return err
+	}
+	if it.Consumer != consumer || !it.Dead {
+		return ErrNotFound
+	}
+	now := s.now()
+	it.Dead, it.Attempts, it.Due = false, 0, now
+	b, err := encode(it)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx,
+		kv.Check(itemKey(itemID), raw),
+		kv.Put(itemKey(itemID), b),
+		kv.Delete(deadKey(consumer, itemID)),
+		kv.Put(readyKey(consumer, now, itemID), nil),
+	); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return fmt.Errorf("%w: item %s was requeued concurrently", ErrConflict, itemID)
+		}
+		return fmt.Errorf("ledger: requeue item %s: %w", itemID, err)
+	}
+	s.q.activate(consumer, now)
+	return nil
+}
