@@ -354,8 +354,14 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}
 		}
-	} else if q.leases[id] == h {
-		delete(q.leases, id)
+	} else {
+		if q.leases[id] == h {
+			delete(q.leases, id)
+		}
+		// The consumer may have been set to wait for this lease to expire: scan it again.
+		if w := q.consumers[h.item.Consumer]; w != nil {
+			w.wait = time.Time{}
+		}
 	}
 	q.mu.Unlock()
 	if err != nil {

@@ -323,6 +323,9 @@ func testLeaseAckCommit(t *testing.T, h *harness) {
 	if items := h.drain(); len(items) != 0 {
 		t.Errorf("items left after the last ack: %+v", items)
 	}
+	if next := h.s.NextDue(); !next.IsZero() {
+		t.Errorf("NextDue = %v with nothing queued, want the zero time", next)
+	}
 }
 
 func testLeaseExpiry(t *testing.T, h *harness) {
