@@ -348,6 +348,16 @@ type KV struct {
 //
 // Scan returns an error for a limit below 1 and [ErrClosed] after Close.
 func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err error) {
+	return db.scan(prefix, after, limit, true)
+}
+
+// ScanKeys is [DB.Scan] that returns keys only (the Value of each KV is nil). It reads no
+// values, which makes it much cheaper over keys that are indexes or markers.
+func (db *DB) ScanKeys(prefix, after []byte, limit int) (kvs []KV, next []byte, err error) {
+	return db.scan(prefix, after, limit, false)
+}
+
+func (db *DB) scan(prefix, after []byte, limit int, values bool) (kvs []KV, next []byte, err error) {
 	if limit < 1 {
 		return nil, nil, fmt.Errorf("kv: scan %q: limit %d below 1", prefix, limit)
 	}
@@ -361,6 +371,7 @@ func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err 
 		io := badger.DefaultIteratorOptions
 		io.Prefix = prefix
 		io.PrefetchSize = min(limit+1, io.PrefetchSize)
+		io.PrefetchValues = values
 		it := txn.NewIterator(io)
 		defer it.Close()
 		start := prefix
@@ -379,9 +390,11 @@ func (db *DB) Scan(prefix, after []byte, limit int) (kvs []KV, next []byte, err 
 				next = kvs[len(kvs)-1].Key
 				return nil
 			}
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
+			var v []byte
+			if values {
+				if v, err = item.ValueCopy(nil); err != nil {
+					return err
+				}
 			}
 			kvs = append(kvs, KV{Key: item.KeyCopy(nil), Value: v})
 		}

@@ -580,3 +580,23 @@ func TestPutTTL(t *testing.T) {
 		t.Fatalf("Get of the unexpired key: %v", err)
 	}
 }
+
+func TestScanKeys(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, kv.Options{})
+	ctx := context.Background()
+	for i := range 5 {
+		if err := db.Write(ctx, kv.Put(fmt.Appendf(nil, "k/%d", i), []byte("value"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kvs, next, err := db.ScanKeys([]byte("k/"), []byte("k/1"), 2)
+	if err != nil || len(kvs) != 2 || string(kvs[0].Key) != "k/2" || string(kvs[1].Key) != "k/3" || string(next) != "k/3" {
+		t.Fatalf("ScanKeys = %q, next %q, %v", kvs, next, err)
+	}
+	for _, e := range kvs {
+		if e.Value != nil {
+			t.Errorf("ScanKeys returned a value for %q", e.Key)
+		}
+	}
+}

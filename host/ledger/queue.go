@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/url"
@@ -29,6 +30,22 @@ type queue struct {
 type waiting struct {
 	gen  uint64    // bumped by every enqueue, so a scan that found nothing can tell it is stale
 	wait time.Time // nothing of the consumer is leasable before; zero: unknown, scan
+	// low is a due time (unix ns) no waiting item of the consumer is below: scans start there.
+	// Settled items leave deletion markers behind in the LSM tree until compaction, and a scan
+	// from the start of the consumer's keys would walk every one of them: a queue that has
+	// settled a million items would pay a million steps per lease.
+	low uint64
+	// cursor is the last ready key handed out (nil: none): every key behind it is held by a lease
+	// or settled, unless a lease expired (expiry says when the first may) or resets moved on.
+	cursor []byte
+	expiry time.Time
+	resets uint64 // bumped when cursor is dropped because a key may have appeared behind it
+}
+
+// reset drops w's cursor: a key may be waiting behind it.
+func (w *waiting) reset() {
+	w.cursor = nil
+	w.resets++
 }
 
 // held is one lease.
@@ -55,7 +72,7 @@ func (q *queue) load(ctx context.Context, db *kv.DB) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		kvs, _, err := db.Scan([]byte(pReady), after, 1)
+		kvs, _, err := db.ScanKeys([]byte(pReady), after, 1)
 		if err != nil {
 			return err
 		}
@@ -97,6 +114,12 @@ func (q *queue) activate(consumer string, due time.Time) {
 	w.gen++
 	if !w.wait.IsZero() && due.Before(w.wait) {
 		w.wait = due
+	}
+	w.low = min(w.low, dueNanos(due))
+	if w.cursor != nil {
+		if cd, _, ok := parseReady(w.cursor[len(readyPrefix(consumer)):]); !ok || dueNanos(due) <= dueNanos(cd) {
+			w.reset()
+		}
 	}
 	q.mu.Unlock()
 	q.signal()
@@ -195,7 +218,12 @@ func (s *Embedded) giveBack(ls []Lease) {
 
 // take leases up to want leasable items of consumer, earliest due first. more reports that the
 // consumer may have more leasable items now.
-func (s *Embedded) take(ctx context.Context, consumer string, now time.Time, ttl time.Duration, want int) (out []Lease, more bool, err error) {
+//
+// It scans from the consumer's cursor, the last key it handed out: the keys behind it are held
+// by leases, or settled. It scans from the start (low) instead when a lease behind the cursor
+// may have expired, when an enqueue or a failed Ack put a key behind it, or when nothing is found
+// after it (to learn when to look again, or that the consumer has nothing left).
+func (s *Embedded) take(ctx context.Context, consumer string, now time.Time, ttl time.Duration, want int) ([]Lease, bool, error) {
 	q := &s.q
 	q.mu.Lock()
 	w := q.consumers[consumer]
@@ -203,16 +231,64 @@ func (s *Embedded) take(ctx context.Context, consumer string, now time.Time, ttl
 		q.mu.Unlock()
 		return nil, false, nil
 	}
-	gen := w.gen
+	cursor := w.cursor
+	if cursor != nil && !w.expiry.IsZero() && !now.Before(w.expiry) {
+		cursor = nil // a lease behind the cursor may have expired
+	}
+	q.mu.Unlock()
+	if cursor != nil {
+		out, more, err := s.scanReady(ctx, w, consumer, cursor, now, ttl, want)
+		if err != nil || len(out) > 0 {
+			return out, more, err
+		}
+	}
+	return s.scanReady(ctx, w, consumer, nil, now, ttl, want)
+}
+
+// scanReady is one scan of take: from cursor, or, when cursor is nil, a full scan from w.low that
+// also learns what the consumer's state is (low, wait, expiry, or that it has nothing left).
+func (s *Embedded) scanReady(ctx context.Context, w *waiting, consumer string, cursor []byte, now time.Time, ttl time.Duration, want int) (out []Lease, more bool, err error) {
+	q := &s.q
+	full := cursor == nil
+	q.mu.Lock()
+	gen, resets, low := w.gen, w.resets, w.low
 	q.mu.Unlock()
 
 	prefix := readyPrefix(consumer)
-	var after []byte
-	var wait time.Time // the earliest time something not leasable now becomes leasable
-	sawAny, unknown := false, false
-	note := func(t time.Time) {
-		if wait.IsZero() || t.Before(wait) {
-			wait = t
+	after := cursor
+	if full && low > 0 {
+		// Every ready key of a due at or above low sorts after prefix+low (it is longer).
+		after = binary.BigEndian.AppendUint64(bytes.Clone(prefix), low)
+	}
+	var (
+		wait     time.Time // the earliest time something not leasable now becomes leasable
+		expiry   time.Time // the earliest expiry of the leases seen or made
+		lastSeen []byte    // the last due key seen: the next cursor
+		sawAny   bool
+		unknown  bool // a lease being settled was seen: it may come back at once
+		page     = want
+	)
+	earliest := func(t *time.Time, v time.Time) {
+		if t.IsZero() || v.Before(*t) {
+			*t = v
+		}
+	}
+	// finish records what the scan learnt; it runs with q.mu held.
+	finish := func() {
+		if q.consumers[consumer] != w {
+			return
+		}
+		if w.resets == resets {
+			if lastSeen != nil {
+				w.cursor = lastSeen
+			}
+			if full {
+				w.expiry = expiry
+			} else if !expiry.IsZero() {
+				earliest(&w.expiry, expiry)
+			}
+		} else if !expiry.IsZero() {
+			earliest(&w.expiry, expiry)
 		}
 	}
 scan:
@@ -220,29 +296,55 @@ scan:
 		if err := ctx.Err(); err != nil {
 			return out, false, err
 		}
-		kvs, next, err := s.db.Scan(prefix, after, 64)
+		// Pages start at what is wanted (behind a cursor, most keys are leasable) and grow.
+		kvs, next, err := s.db.ScanKeys(prefix, after, page)
 		if err != nil {
 			return out, false, fmt.Errorf("ledger: lease: %w", err)
 		}
+		page = min(2*page, 256)
 		for _, e := range kvs {
-			sawAny = true
 			due, id, ok := parseReady(e.Key[len(prefix):])
 			if !ok {
 				return out, false, fmt.Errorf("ledger: malformed ready key %q", e.Key)
 			}
+			if full && !sawAny {
+				first := dueNanos(due)
+				q.mu.Lock()
+				if q.consumers[consumer] == w {
+					if w.gen == gen {
+						w.low = first
+					} else {
+						w.low = min(w.low, first)
+					}
+				}
+				q.mu.Unlock()
+			}
+			sawAny = true
 			if due.After(now) {
-				note(due)
+				earliest(&wait, due)
 				break scan
 			}
-			l, ok, err := s.claim(consumer, id, e.Key, due, now, ttl, note, &unknown)
+			lastSeen = e.Key
+			l, held, err := s.claim(consumer, id, e.Key, due, now, ttl)
 			if err != nil {
 				return out, false, err
 			}
-			if !ok {
+			switch {
+			case held.settling:
+				unknown = true
+			case !held.until.IsZero():
+				earliest(&wait, held.until)
+				earliest(&expiry, held.until)
+			}
+			if l == nil {
 				continue
 			}
-			out = append(out, l)
+			earliest(&expiry, l.Expires)
+			out = append(out, *l)
 			if len(out) == want {
+				q.mu.Lock()
+				finish()
+				q.mu.Unlock()
 				return out, true, nil
 			}
 		}
@@ -253,39 +355,46 @@ scan:
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if cur := q.consumers[consumer]; cur == w && w.gen == gen {
-		switch {
-		case !sawAny && len(out) == 0:
-			delete(q.consumers, consumer)
-			for i, c := range q.ring {
-				if c == consumer {
-					q.ring = append(q.ring[:i], q.ring[i+1:]...)
-					if q.pos > i {
-						q.pos--
-					}
-					break
+	finish()
+	if !full || q.consumers[consumer] != w || w.gen != gen {
+		return out, false, nil
+	}
+	switch {
+	case !sawAny && len(out) == 0:
+		delete(q.consumers, consumer)
+		for i, c := range q.ring {
+			if c == consumer {
+				q.ring = append(q.ring[:i], q.ring[i+1:]...)
+				if q.pos > i {
+					q.pos--
 				}
+				break
 			}
-		case !unknown:
-			w.wait = wait
 		}
+	case !unknown && len(out) == 0:
+		w.wait = wait
 	}
 	return out, false, nil
 }
 
-// claim leases item id (found under ready key rk, due at due) unless a live lease holds it or the
-// key is stale (the item was settled or rescheduled after the scan's snapshot).
-func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl time.Duration, note func(time.Time), unknown *bool) (Lease, bool, error) {
+// heldBy describes the lease that kept claim from leasing an item.
+type heldBy struct {
+	until    time.Time // the live lease's expiry
+	settling bool      // an Ack of it is being written
+}
+
+// claim leases item id (found under ready key rk, due at due) unless a live lease holds it (then
+// it says which) or the key is stale (the item was settled or rescheduled after the scan's
+// snapshot): then it returns a nil lease.
+func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl time.Duration) (*Lease, heldBy, error) {
 	q := &s.q
 	q.mu.Lock()
 	if h := q.leases[id]; h != nil && (h.settling || h.expires.After(now)) {
-		if h.settling {
-			*unknown = true // it may come back at once if the Ack fails
-		} else {
-			note(h.expires)
-		}
 		q.mu.Unlock()
-		return Lease{}, false, nil
+		if h.settling {
+			return nil, heldBy{settling: true}, nil
+		}
+		return nil, heldBy{until: h.expires}, nil
 	}
 	q.tokens++
 	h := &held{token: id + "." + strconv.FormatUint(q.tokens, 36), expires: now.Add(ttl), ready: rk}
@@ -303,16 +412,16 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 	raw, err := s.getRecord(itemKey(id), &it)
 	if errors.Is(err, ErrNotFound) || (err == nil && (it.Dead || dueNanos(it.Due) != dueNanos(due) || it.Consumer != consumer)) {
 		drop() // stale
-		return Lease{}, false, nil
+		return nil, heldBy{}, nil
 	}
 	if err != nil {
 		drop()
-		return Lease{}, false, fmt.Errorf("ledger: lease item %s: %w", id, err)
+		return nil, heldBy{}, fmt.Errorf("ledger: lease item %s: %w", id, err)
 	}
 	q.mu.Lock()
 	h.raw, h.item = raw, it
 	q.mu.Unlock()
-	return Lease{Item: it, Token: h.token, Expires: h.expires}, true, nil
+	return &Lease{Item: it, Token: h.token, Expires: h.expires}, heldBy{}, nil
 }
 
 // Extend implements [Store.Extend].
@@ -353,6 +462,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 		h.settling = false
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}
+			w.reset() // the item is leasable again, behind the cursor
 		}
 	} else {
 		if q.leases[id] == h {
