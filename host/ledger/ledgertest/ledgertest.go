@@ -58,6 +58,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"LeaseAckCommit", testLeaseAckCommit},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Extend", testExtend},
+		{"LeaseReturns", testLeaseReturns},
 		{"RetryAt", testRetryAt},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
@@ -347,6 +348,47 @@ func testLeaseExpiry(t *testing.T, h *harness) {
 		t.Errorf("Extend of the expired lease: %v, want ErrLeaseLost", err)
 	}
 	h.ack(ls[0], ledger.Commit{})
+}
+
+func ids(ls []ledger.Lease) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Item.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// testLeaseReturns checks that items come back to leasing however they left it: a retry due at
+// once and leases that expired while later items were being leased.
+func testLeaseReturns(t *testing.T, h *harness) {
+	var evs []ledger.NewEvent
+	for i := range 6 {
+		evs = append(evs, ev("c", "a", "", i))
+	}
+	h.accept(evs...)
+	first := h.lease(2, time.Minute)
+	second := h.lease(2, time.Minute)
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("leased %d then %d items, want 2 and 2", len(first), len(second))
+	}
+	h.ack(first[0], ledger.Commit{})
+	h.ack(first[1], ledger.Commit{Disposition: ledger.RetryAt, Due: h.clock.Now(), LastError: "x"})
+	third := h.lease(10, 10*time.Minute)
+	if len(third) != 3 || !slices.Contains(ids(third), first[1].Item.ID) {
+		t.Fatalf("after a retry due now: leased %v, want the retried item and the 2 never leased", ids(third))
+	}
+	h.clock.Advance(2 * time.Minute)
+	fourth := h.lease(10, time.Minute)
+	if got, want := ids(fourth), ids(second); !slices.Equal(got, want) {
+		t.Fatalf("after the second leases expired: leased %v, want %v", got, want)
+	}
+	for _, l := range append(third, fourth...) {
+		h.ack(l, ledger.Commit{})
+	}
+	if items := h.drain(); len(items) != 0 {
+		t.Errorf("items left: %+v", items)
+	}
 }
 
 func testExtend(t *testing.T, h *harness) {
