@@ -109,12 +109,15 @@ lint:
 tidy-check:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
-# bench: the engine benchmarks on both engines beside the raw wazero floor (host/sandbox/doc.go), and
-# durable writes, group commit against one transaction per event (host/kv).
+# bench: the engine benchmarks on both engines beside the raw wazero floor (host/sandbox/doc.go),
+# durable writes, group commit against one transaction per event (host/kv), and the domain store:
+# durable accepts, lease+ack, restart with 1M waiting items (host/ledger). Narrow it with BENCH
+# (a -bench pattern) and BENCHPKG; compare runs with benchstat.
 BENCH ?= .
 BENCHCOUNT ?= 6
+BENCHPKG ?= ./host/sandbox/ ./host/kv/ ./host/ledger/
 bench: guests
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./host/sandbox/ ./host/kv/ | tee $(OUT)/bench.txt
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout=60m $(BENCHPKG) | tee $(OUT)/bench.txt
 
 # run needs only Go: it builds the CLI and the Go connectors, then describes and calls one.
 run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm

@@ -84,7 +84,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 			ops = append(ops, kv.Check(dkey, old))
 		}
 		id := NewID(now)
-		ev, err := encode(Event{ID: id, Consumer: e.Consumer, Automation: e.Automation, DedupeKey: e.DedupeKey, Payload: e.Payload, AcceptedAt: now})
+		ev, err := encodeWith(Event{ID: id, Consumer: e.Consumer, Automation: e.Automation, DedupeKey: e.DedupeKey, AcceptedAt: now}, "payload", e.Payload)
 		if err != nil {
 			return nil, err
 		}

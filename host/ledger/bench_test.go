@@ -1,13 +1,17 @@
 package ledger_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,11 +97,19 @@ func BenchmarkAccept(b *testing.B) {
 	}
 }
 
-// fill accepts n events with small payloads for the given consumers, 128 per call from 32
-// goroutines.
+// fill accepts n events with small payloads for the given consumers.
 func fill(b *testing.B, s ledger.Store, n int, consumers int) {
 	b.Helper()
+	if err := fillStore(s, n, consumers); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// fillStore accepts n events with small payloads for the given consumers, MaxAcceptEvents per
+// call from 32 goroutines.
+func fillStore(s ledger.Store, n int, consumers int) error {
 	var next atomic.Int64
+	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
@@ -111,13 +123,17 @@ func fill(b *testing.B, s ledger.Store, n int, consumers int) {
 					evs = append(evs, ledger.NewEvent{Consumer: fmt.Sprintf("c%d", j%consumers), Automation: "a", Payload: []byte(`{"n":1}`)})
 				}
 				if _, err := s.Accept(context.Background(), evs); err != nil {
-					b.Error(err)
+					failed.Store(&err)
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // BenchmarkLeaseAck measures the work queue: workers lease items 8 at a time and acknowledge each
@@ -175,41 +191,119 @@ func BenchmarkLeaseAck(b *testing.B) {
 	}
 }
 
-// BenchmarkRestart measures a restart with 1,000,000 waiting items (over 1,000 consumers): the
-// time from opening the database to the first acknowledged Accept, and to the first lease. The
-// database is built once per run, before the timer starts; SPLICE_BENCH_RESTART_ITEMS overrides
-// the count.
+// BenchmarkRestart measures a restart with 1,000,000 waiting items over 1,000 consumers: the
+// time from opening the database to the first acknowledged Accept (the timed part), and to the
+// first lease (s-to-first-lease). A child process fills the database, then either closes it
+// (stop=clean) or is killed with SIGKILL (stop=kill, which leaves Badger to replay its logs).
+// Each iteration opens a fresh copy of the filled directory, copied with the timer stopped.
+// SPLICE_BENCH_RESTART_ITEMS overrides the count.
 func BenchmarkRestart(b *testing.B) {
 	items := 1_000_000
 	if v := os.Getenv("SPLICE_BENCH_RESTART_ITEMS"); v != "" {
 		fmt.Sscan(v, &items)
 	}
-	dir := filepath.Join(b.TempDir(), "env")
-	db, s := openBench(b, dir)
-	start := time.Now()
-	fill(b, s, items, 1000)
-	b.Logf("filled %d items in %s", items, time.Since(start).Round(time.Millisecond))
-	s.Close()
-	db.Close()
-	ctx := context.Background()
-	var toLease time.Duration
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		db, s := openBench(b, dir)
-		if _, err := s.Accept(ctx, []ledger.NewEvent{{Consumer: "new", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		ls, err := s.Lease(ctx, 1, time.Minute)
-		if err != nil || len(ls) != 1 {
-			b.Fatalf("lease after restart: %d, %v", len(ls), err)
-		}
-		toLease += time.Since(start)
-		s.Close()
-		db.Close()
-		b.StartTimer()
+	for _, stop := range []string{"clean", "kill"} {
+		b.Run("stop="+stop, func(b *testing.B) {
+			filled := filepath.Join(b.TempDir(), "filled")
+			start := time.Now()
+			if err := fillChild(filled, items, stop == "kill"); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("filled %d items in %s", items, time.Since(start).Round(time.Millisecond))
+			ctx := context.Background()
+			var toLease time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
+				if err := os.CopyFS(dir, os.DirFS(filled)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				db, s := openBench(b, dir)
+				if _, err := s.Accept(ctx, []ledger.NewEvent{{Consumer: "new", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				ls, err := s.Lease(ctx, 1, time.Minute)
+				if err != nil || len(ls) != 1 {
+					b.Fatalf("lease after restart: %d, %v", len(ls), err)
+				}
+				toLease += time.Since(start)
+				s.Close()
+				db.Close()
+				os.RemoveAll(dir)
+				b.StartTimer()
+			}
+			b.ReportMetric(toLease.Seconds()/float64(b.N), "s-to-first-lease")
+			b.ReportMetric(float64(items), "items")
+		})
 	}
-	b.ReportMetric(toLease.Seconds()/float64(b.N), "s-to-first-lease")
-	b.ReportMetric(float64(items), "items")
+}
+
+const (
+	fillDirEnv   = "SPLICE_LEDGER_FILL_DIR"
+	fillItemsEnv = "SPLICE_LEDGER_FILL_ITEMS"
+	fillKillEnv  = "SPLICE_LEDGER_FILL_KILL"
+)
+
+// fillChild fills dir with items waiting items in a child process (TestFillChild), then either
+// lets it close the database or kills it.
+func fillChild(dir string, items int, kill bool) error {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFillChild$", "-test.count=1", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), fillDirEnv+"="+dir, fillItemsEnv+"="+fmt.Sprint(items), fillKillEnv+"="+fmt.Sprint(kill))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if sc.Text() == "filled" && kill {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	err = cmd.Wait()
+	if kill {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			return fmt.Errorf("fill child: %v, want killed", err)
+		}
+		return nil
+	}
+	return err
+}
+
+// TestFillChild is the child process of BenchmarkRestart.
+func TestFillChild(t *testing.T) {
+	dir := os.Getenv(fillDirEnv)
+	if dir == "" {
+		t.Skip("runs only as the child of BenchmarkRestart")
+	}
+	var items int
+	fmt.Sscan(os.Getenv(fillItemsEnv), &items)
+	db, err := kv.Open(kv.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Open(context.Background(), db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fillStore(s, items, 1000); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("filled")
+	if os.Getenv(fillKillEnv) == "true" {
+		time.Sleep(time.Minute) // until killed
+		t.Fatal("not killed")
+	}
+	s.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

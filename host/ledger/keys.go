@@ -40,6 +40,33 @@ func encode(v any) ([]byte, error) {
 	return append([]byte{recordV1}, b...), nil
 }
 
+// encodeWith is encode for a record with one large JSON field already validated (an event's
+// payload): v is encoded without it (its field must be empty, and omitted when empty) and raw is
+// appended as name, as is. encoding/json would otherwise re-validate and compact it, which cost a
+// quarter of the CPU time of an accept of a 1 KiB event.
+func encodeWith(v any, name string, raw []byte) ([]byte, error) {
+	b, err := encode(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return b, nil
+	}
+	if len(b) < 3 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("ledger: encode %T: not a JSON object", v)
+	}
+	out := make([]byte, 0, len(b)+len(name)+len(raw)+5)
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 3 { // not just "\x01{}"
+		out = append(out, ',')
+	}
+	out = append(out, '"')
+	out = append(out, name...)
+	out = append(out, '"', ':')
+	out = append(out, raw...)
+	return append(out, '}'), nil
+}
+
 func decode(b []byte, v any) error {
 	if len(b) == 0 || b[0] != recordV1 {
 		return fmt.Errorf("ledger: record of unknown format %x", b[:min(len(b), 1)])

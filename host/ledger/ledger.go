@@ -144,7 +144,7 @@ type Event struct {
 	Consumer   string          `json:"consumer"`
 	Automation string          `json:"automation"`
 	DedupeKey  string          `json:"dedupeKey,omitempty"`
-	Payload    json.RawMessage `json:"payload"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
 	AcceptedAt time.Time       `json:"acceptedAt"`
 }
 
