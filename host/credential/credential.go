@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/splicehq/splice/host/keyring"
-	"github.com/splicehq/splice/host/kv"
+	"github.com/splicehq/splice/host/ledger"
 )
 
 // Limits on what one credential may hold.
@@ -26,11 +24,23 @@ var (
 	ErrInvalid = errors.New("credential: invalid")
 )
 
-var (
-	currentKeyName = []byte("meta/datakey")
-	dataKeyPrefix  = "meta/datakey/"
-	recordPrefix   = "cred/"
+// The ledger objects of the package: each credential (scoped to its consumer), each sealed data key
+// (the environment's, by id) and the id of the current data key.
+const (
+	kindCredential = "credential"
+	kindDataKey    = "datakey"
 )
+
+var currentKeyName = ledger.ObjectKey{Kind: "meta", ID: "datakey"}
+
+// sealedKey is the stored form of a data key; current the stored pointer to the current one.
+type sealedKey struct {
+	Sealed []byte `json:"sealed"`
+}
+
+type current struct {
+	ID string `json:"id"`
+}
 
 // Credential is a consumer's credential for one app, without its secrets.
 type Credential struct {
@@ -61,22 +71,22 @@ type Options struct {
 
 // Store is one environment's credentials.
 type Store struct {
-	db     *kv.DB
+	db     ledger.Store
 	master *keyring.Master
 	ring   *keyring.Keyring
 	env    string
 	now    func() time.Time
 }
 
-// Open returns the Store of db's environment, creating and storing its first data key when it has
-// none. Every stored data key is opened with the master key, so that records sealed before a
-// rotation still open.
+// Open returns the Store of the environment whose ledger is db, creating and storing its first
+// data key when it has none. Every stored data key is opened with the master key, so that records
+// sealed before a rotation still open.
 //
 // # Errors
 //
 // A keyring error (keyring.ErrWrongKey: the master key is not the one the environment was created
-// with) or a kv error.
-func Open(ctx context.Context, db *kv.DB, opts Options) (*Store, error) {
+// with) or a ledger error.
+func Open(ctx context.Context, db ledger.Store, opts Options) (*Store, error) {
 	if opts.Master == nil || opts.Env == "" {
 		return nil, fmt.Errorf("%w: options: env and master are required", ErrInvalid)
 	}
@@ -84,68 +94,98 @@ func Open(ctx context.Context, db *kv.DB, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	s := &Store{db: db, master: opts.Master, env: opts.Env, now: opts.Now}
-	cur, err := db.Get(currentKeyName)
-	if errors.Is(err, kv.ErrNotFound) {
-		sealed, dk, err := opts.Master.NewDataKey()
-		if err != nil {
+	var cur current
+	o, err := db.Object(ctx, currentKeyName)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		if cur.ID, err = s.newDataKey(ctx, 0); err != nil {
 			return nil, fmt.Errorf("credential: open %s: %w", opts.Env, err)
 		}
-		if err := db.Write(ctx, kv.Put([]byte(dataKeyPrefix+dk.ID()), sealed), kv.Put(currentKeyName, []byte(dk.ID()))); err != nil {
-			return nil, fmt.Errorf("credential: open %s: store data key: %w", opts.Env, err)
-		}
-		cur = []byte(dk.ID())
-	} else if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("credential: open %s: %w", opts.Env, err)
+	default:
+		if err := json.Unmarshal(o.Value, &cur); err != nil {
+			return nil, fmt.Errorf("credential: open %s: current data key: %w", opts.Env, err)
+		}
 	}
-	var current *keyring.DataKey
+	var currentKey *keyring.DataKey
 	var old []*keyring.DataKey
-	var after []byte
-	for {
-		kvs, next, err := db.Scan([]byte(dataKeyPrefix), after, kv.MaxScanLimit)
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		objs, next, err := db.Objects(ctx, kindDataKey, "", p)
 		if err != nil {
 			return nil, fmt.Errorf("credential: open %s: %w", opts.Env, err)
 		}
-		for _, p := range kvs {
-			dk, err := opts.Master.OpenDataKey(keyring.SealedKey(p.Value))
-			if err != nil {
-				return nil, fmt.Errorf("credential: open %s: data key %s: %w", opts.Env, strings.TrimPrefix(string(p.Key), dataKeyPrefix), err)
+		for _, o := range objs {
+			var sk sealedKey
+			if err := json.Unmarshal(o.Value, &sk); err != nil {
+				return nil, fmt.Errorf("credential: open %s: data key %s: %w", opts.Env, o.Key.ID, err)
 			}
-			if dk.ID() == string(cur) {
-				current = dk
+			dk, err := opts.Master.OpenDataKey(keyring.SealedKey(sk.Sealed))
+			if err != nil {
+				return nil, fmt.Errorf("credential: open %s: data key %s: %w", opts.Env, o.Key.ID, err)
+			}
+			if dk.ID() == cur.ID {
+				currentKey = dk
 			} else {
 				old = append(old, dk)
 			}
 		}
-		if next == nil {
+		if next == "" {
 			break
 		}
-		after = next
+		p.Cursor = next
 	}
-	if current == nil {
-		return nil, fmt.Errorf("credential: open %s: the current data key %s is not stored", opts.Env, cur)
+	if currentKey == nil {
+		return nil, fmt.Errorf("credential: open %s: the current data key %s is not stored", opts.Env, cur.ID)
 	}
-	if s.ring, err = keyring.NewKeyring(current, old...); err != nil {
+	if s.ring, err = keyring.NewKeyring(currentKey, old...); err != nil {
 		return nil, fmt.Errorf("credential: open %s: %w", opts.Env, err)
 	}
 	return s, nil
+}
+
+// newDataKey makes and stores a data key, then points the current key at it if the pointer is
+// still at version ifVersion (0: absent). The key is stored before it is pointed at, so a crash
+// in between leaves an unused key, never a pointer to a missing one.
+func (s *Store) newDataKey(ctx context.Context, ifVersion uint64) (string, error) {
+	sealed, dk, err := s.master.NewDataKey()
+	if err != nil {
+		return "", err
+	}
+	v, _ := json.Marshal(sealedKey{Sealed: sealed})
+	if _, err := s.db.Put(ctx, ledger.ObjectKey{Kind: kindDataKey, ID: dk.ID()}, v, 0); err != nil {
+		return "", fmt.Errorf("store data key: %w", err)
+	}
+	ptr, _ := json.Marshal(current{ID: dk.ID()})
+	if _, err := s.db.Put(ctx, currentKeyName, ptr, ifVersion); err != nil {
+		return "", fmt.Errorf("point at data key: %w", err)
+	}
+	if s.ring != nil {
+		if err := s.ring.Rotate(dk); err != nil {
+			return "", err
+		}
+	} else if s.ring, err = keyring.NewKeyring(dk); err != nil {
+		return "", err
+	}
+	return dk.ID(), nil
 }
 
 // Rotate makes a new data key current, stored (sealed under the master key) before it is used.
 // Records sealed by older keys still open, and are re-sealed under the new key the next time
 // Secrets reads them.
 func (s *Store) Rotate(ctx context.Context) error {
-	sealed, dk, err := s.master.NewDataKey()
+	o, err := s.db.Object(ctx, currentKeyName)
 	if err != nil {
 		return fmt.Errorf("credential: rotate %s: %w", s.env, err)
 	}
-	if err := s.db.Write(ctx, kv.Put([]byte(dataKeyPrefix+dk.ID()), sealed), kv.Put(currentKeyName, []byte(dk.ID()))); err != nil {
+	if _, err := s.newDataKey(ctx, o.Version); err != nil {
 		return fmt.Errorf("credential: rotate %s: %w", s.env, err)
 	}
-	return s.ring.Rotate(dk)
+	return nil
 }
 
-func recordKey(consumer, key string) []byte {
-	return []byte(recordPrefix + url.PathEscape(consumer) + "/" + url.PathEscape(key))
+func recordKey(consumer, key string) ledger.ObjectKey {
+	return ledger.ObjectKey{Kind: kindCredential, Consumer: consumer, ID: key}
 }
 
 // aad binds a sealed record to its environment, consumer and credential key.
@@ -184,55 +224,66 @@ func (s *Store) Put(ctx context.Context, c Credential, secrets map[string]string
 	if err != nil {
 		return fmt.Errorf("credential: put %s: %w", c.Key, err)
 	}
-	now := s.now().UTC()
-	c.CreatedAt, c.UpdatedAt = now, now
-	if old, err := s.get(c.Consumer, c.Key); err == nil {
-		c.CreatedAt = old.CreatedAt
-	}
 	c.KeyID = s.ring.Current().ID()
-	return s.write(ctx, record{Credential: c, Sealed: sealed})
+	for range 8 {
+		now := s.now().UTC()
+		c.CreatedAt, c.UpdatedAt = now, now
+		old, version, err := s.get(ctx, c.Consumer, c.Key)
+		switch {
+		case err == nil:
+			c.CreatedAt = old.CreatedAt
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		err = s.write(ctx, record{Credential: c, Sealed: sealed}, version)
+		if !errors.Is(err, ledger.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("credential: put %s: kept changing concurrently", c.Key)
 }
 
-func (s *Store) write(ctx context.Context, r record) error {
+// write stores r if its stored version is still version (0: absent).
+func (s *Store) write(ctx context.Context, r record, version uint64) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("credential: put %s: %w", r.Key, err)
 	}
-	if err := s.db.Write(ctx, kv.Put(recordKey(r.Consumer, r.Key), b)); err != nil {
+	if _, err := s.db.Put(ctx, recordKey(r.Consumer, r.Key), b, version); err != nil {
 		return fmt.Errorf("credential: put %s: %w", r.Key, err)
 	}
 	return nil
 }
 
-func (s *Store) get(consumer, key string) (record, error) {
+func (s *Store) get(ctx context.Context, consumer, key string) (record, uint64, error) {
 	var r record
 	if err := checkKeys(consumer, key); err != nil {
-		return r, err
+		return r, 0, err
 	}
-	b, err := s.db.Get(recordKey(consumer, key))
-	if errors.Is(err, kv.ErrNotFound) {
-		return r, ErrNotFound
+	o, err := s.db.Object(ctx, recordKey(consumer, key))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return r, 0, ErrNotFound
 	}
 	if err != nil {
-		return r, fmt.Errorf("credential: get %s: %w", key, err)
+		return r, 0, fmt.Errorf("credential: get %s: %w", key, err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("credential: get %s: corrupt record: %w", key, err)
+	if err := json.Unmarshal(o.Value, &r); err != nil {
+		return r, 0, fmt.Errorf("credential: get %s: corrupt record: %w", key, err)
 	}
-	return r, nil
+	return r, o.Version, nil
 }
 
 // Get returns a consumer's credential, without its secrets. Another consumer's credential is
 // ErrNotFound, as is one that does not exist.
-func (s *Store) Get(consumer, key string) (Credential, error) {
-	r, err := s.get(consumer, key)
+func (s *Store) Get(ctx context.Context, consumer, key string) (Credential, error) {
+	r, _, err := s.get(ctx, consumer, key)
 	return r.Credential, err
 }
 
 // Secrets opens a credential's secrets, for the HTTP broker only. A record sealed by an older data
 // key is re-sealed under the current one.
 func (s *Store) Secrets(ctx context.Context, consumer, key string) (map[string]string, error) {
-	r, err := s.get(consumer, key)
+	r, version, err := s.get(ctx, consumer, key)
 	if err != nil {
 		return nil, err
 	}
@@ -249,51 +300,47 @@ func (s *Store) Secrets(ctx context.Context, consumer, key string) (map[string]s
 	if s.ring.NeedsReseal(r.Sealed) {
 		if r.Sealed, err = s.ring.Seal(plain, aad); err == nil {
 			r.KeyID = s.ring.Current().ID()
-			err = s.write(ctx, r)
+			err = s.write(ctx, r, version)
 		}
-		if err != nil {
+		// A record changed since it was read was re-sealed by whoever changed it.
+		if err != nil && !errors.Is(err, ledger.ErrConflict) {
 			return nil, fmt.Errorf("credential: re-seal %s: %w", key, err)
 		}
 	}
 	return secrets, nil
 }
 
-// List returns up to limit of a consumer's credentials (without secrets) after the credential key
-// after ("" for the first page), and the cursor of the next page ("" when there is none).
-func (s *Store) List(consumer, after string, limit int) ([]Credential, string, error) {
+// List returns one page of a consumer's credentials (without secrets), in credential key order,
+// and the cursor of the next page ("" when there is none).
+func (s *Store) List(ctx context.Context, consumer string, p ledger.Page) ([]Credential, string, error) {
 	if consumer == "" {
 		return nil, "", fmt.Errorf("%w: consumer is required", ErrInvalid)
 	}
-	prefix := []byte(recordPrefix + url.PathEscape(consumer) + "/")
-	var from []byte
-	if after != "" {
-		from = recordKey(consumer, after)
-	}
-	kvs, next, err := s.db.Scan(prefix, from, limit)
+	objs, next, err := s.db.Objects(ctx, kindCredential, consumer, p)
 	if err != nil {
 		return nil, "", fmt.Errorf("credential: list: %w", err)
 	}
-	out := make([]Credential, 0, len(kvs))
-	for _, p := range kvs {
+	out := make([]Credential, 0, len(objs))
+	for _, o := range objs {
 		var r record
-		if err := json.Unmarshal(p.Value, &r); err != nil {
-			return nil, "", fmt.Errorf("credential: list: corrupt record %q: %w", p.Key, err)
+		if err := json.Unmarshal(o.Value, &r); err != nil {
+			return nil, "", fmt.Errorf("credential: list: corrupt record %q: %w", o.Key.ID, err)
 		}
 		out = append(out, r.Credential)
 	}
-	cursor := ""
-	if next != nil && len(out) > 0 {
-		cursor = out[len(out)-1].Key
-	}
-	return out, cursor, nil
+	return out, next, nil
 }
 
 // Delete removes a consumer's credential; deleting one that does not exist is ErrNotFound.
 func (s *Store) Delete(ctx context.Context, consumer, key string) error {
-	if _, err := s.get(consumer, key); err != nil {
+	_, version, err := s.get(ctx, consumer, key)
+	if err != nil {
 		return err
 	}
-	if err := s.db.Write(ctx, kv.Delete(recordKey(consumer, key))); err != nil {
+	if err := s.db.Delete(ctx, recordKey(consumer, key), version); err != nil {
+		if errors.Is(err, ledger.ErrNotFound) {
+			return ErrNotFound
+		}
 		return fmt.Errorf("credential: delete %s: %w", key, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/splicehq/splice/host/credential"
 	"github.com/splicehq/splice/host/keyring"
 	"github.com/splicehq/splice/host/kv"
+	"github.com/splicehq/splice/host/ledger"
 )
 
 func master(t *testing.T) *keyring.Master {
@@ -28,16 +29,29 @@ func master(t *testing.T) *keyring.Master {
 
 func openStore(t *testing.T, dir string, m *keyring.Master) (*credential.Store, *kv.DB) {
 	t.Helper()
+	s, db, _ := openLedger(t, dir, m)
+	return s, db
+}
+
+// openLedger opens the credential store of the environment in dir over its ledger, which it
+// returns too.
+func openLedger(t *testing.T, dir string, m *keyring.Master) (*credential.Store, *kv.DB, ledger.Store) {
+	t.Helper()
 	db, err := kv.Open(kv.Options{Dir: dir, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := credential.Open(context.Background(), db, credential.Options{Env: "production", Master: m})
+	l, err := ledger.Open(context.Background(), db, ledger.Options{})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
 	}
-	return s, db
+	s, err := credential.Open(context.Background(), l, credential.Options{Env: "production", Master: m})
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return s, db, l
 }
 
 // TestSecretsNeverReachTheDisk is the canary of issue 4: a credential's secret is stored, read
@@ -56,7 +70,7 @@ func TestSecretsNeverReachTheDisk(t *testing.T) {
 	if err != nil || got["apiKey"] != canary {
 		t.Fatalf("Secrets = %v, %v", got, err)
 	}
-	pub, err := s.Get("acme", "shop-main")
+	pub, err := s.Get(ctx, "acme", "shop-main")
 	if err != nil || pub.Fields["account"] != "acme-store" {
 		t.Fatalf("Get = %+v, %v", pub, err)
 	}
@@ -145,12 +159,12 @@ func scanFile(path string, needles [][]byte) ([]bool, error) {
 
 func TestCredentialsAreBoundToTheirConsumer(t *testing.T) {
 	ctx := context.Background()
-	s, db := openStore(t, t.TempDir(), master(t))
+	s, db, l := openLedger(t, t.TempDir(), master(t))
 	defer db.Close()
 	if err := s.Put(ctx, credential.Credential{Consumer: "alice", Key: "k", AppKey: "shop"}, map[string]string{"apiKey": "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get("bob", "k"); !errors.Is(err, credential.ErrNotFound) {
+	if _, err := s.Get(ctx, "bob", "k"); !errors.Is(err, credential.ErrNotFound) {
 		t.Fatalf("bob reads alice's credential: %v", err)
 	}
 	if _, err := s.Secrets(ctx, "bob", "k"); !errors.Is(err, credential.ErrNotFound) {
@@ -158,11 +172,11 @@ func TestCredentialsAreBoundToTheirConsumer(t *testing.T) {
 	}
 	// Copy alice's sealed record under bob's key, as a bug or an attacker with write access would:
 	// the AEAD's additional data binds it to alice, so it does not open for bob.
-	v, err := db.Get([]byte("cred/alice/k"))
+	o, err := l.Object(ctx, ledger.ObjectKey{Kind: "credential", Consumer: "alice", ID: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Write(ctx, kv.Put([]byte("cred/bob/k"), v)); err != nil {
+	if _, err := l.Put(ctx, ledger.ObjectKey{Kind: "credential", Consumer: "bob", ID: "k"}, o.Value, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Secrets(ctx, "bob", "k"); !errors.Is(err, keyring.ErrTampered) {
@@ -178,7 +192,7 @@ func TestRotationReseals(t *testing.T) {
 	if err := s.Put(ctx, credential.Credential{Consumer: "c", Key: "k", AppKey: "shop"}, map[string]string{"token": "t1"}); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := s.Get("c", "k")
+	before, _ := s.Get(ctx, "c", "k")
 	if err := s.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +204,7 @@ func TestRotationReseals(t *testing.T) {
 	if sec, err := s.Secrets(ctx, "c", "k"); err != nil || sec["token"] != "t1" {
 		t.Fatalf("after rotation: %v, %v", sec, err)
 	}
-	after, _ := s.Get("c", "k")
+	after, _ := s.Get(ctx, "c", "k")
 	if after.KeyID == before.KeyID {
 		t.Fatalf("record still sealed by the old key %s after Secrets", after.KeyID)
 	}
@@ -208,7 +222,11 @@ func TestWrongMasterRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, err = credential.Open(context.Background(), db, credential.Options{Env: "production", Master: master(t)})
+	l, err := ledger.Open(context.Background(), db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = credential.Open(context.Background(), l, credential.Options{Env: "production", Master: master(t)})
 	if !errors.Is(err, keyring.ErrWrongKey) {
 		t.Fatalf("open with another master key: %v, want ErrWrongKey", err)
 	}
@@ -226,11 +244,11 @@ func TestListAndDelete(t *testing.T) {
 	if err := s.Put(ctx, credential.Credential{Consumer: "y", Key: "other", AppKey: "shop"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	page, next, err := s.List("x", "", 2)
-	if err != nil || len(page) != 2 || page[0].Key != "a" || page[1].Key != "b/slash" || next != "b/slash" {
+	page, next, err := s.List(ctx, "x", ledger.Page{Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Key != "a" || page[1].Key != "b/slash" || next == "" {
 		t.Fatalf("page 1: %+v next %q err %v", page, next, err)
 	}
-	page, next, err = s.List("x", next, 2)
+	page, next, err = s.List(ctx, "x", ledger.Page{Cursor: next, Limit: 2})
 	if err != nil || len(page) != 1 || page[0].Key != "c" || next != "" {
 		t.Fatalf("page 2: %+v next %q err %v", page, next, err)
 	}
