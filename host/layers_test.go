@@ -30,8 +30,8 @@ var layers = [][]string{
 
 // sameLayer lists the imports allowed within a layer, each with its reason.
 var sameLayer = map[string][]string{
-	"connector":  {"sandbox"}, // loading a connector means running its describe export
-	"credential": {"ledger"},  // credentials are ledger objects, so every ledger backend holds them
+	"connector":  {"sandbox", "ledger"}, // loading runs describe; the catalog is ledger objects
+	"credential": {"ledger"},            // credentials are ledger objects, so every ledger backend holds them
 }
 
 // owners confines third-party packages (by path prefix) to the packages that own them.
