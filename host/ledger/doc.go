@@ -2,13 +2,13 @@
 // trigger events (with dedupe) together with their work items, leasing and acknowledging work
 // (the step's result and the next step in one commit), dead letters, runs with their steps and
 // indexes, the activity feed, versioned objects with compare-and-swap (connectors, automations,
-// trigger state) and content-addressed blobs (modules).
+// trigger state, credentials) and content-addressed blobs (modules).
 //
 // [Store] is the contract; the engine and the API use it and never see a storage key. [Embedded]
 // implements it over one environment's kv database (Badger) for a single process. A backend on a
 // shared database (PostgreSQL, for several Splice nodes) would implement the same interface; the
 // conformance tests in package ledgertest take any Store, so they can run on it as they run on
-// Embedded. Credentials are sealed by package credential, not here.
+// Embedded. Credentials are sealed by package credential before they get here.
 //
 // The name: DESIGN.md calls this concern the store; STYLE.md keeps `store` for callers' locals.
 //
@@ -38,6 +38,9 @@
 //	ob/<kind>/c<consumer>/<id>                   object {key, version, value} ("c" alone: the environment's)
 //	bl/<sha256>/c/<index, 4 bytes>               blob chunk of 512 KiB
 //	bl/<sha256>/h                                blob header {size, chunks}, written after the chunks
+//
+// Object kinds in use: "credential" (per consumer), "datakey" and "meta" (package credential),
+// "connector" and "connector-version@<appKey>" (connector.Catalog).
 //
 // Secondary keys are written in the same commit as their primary, under the run's lock, so an
 // index never names a run that is not stored nor misses one that is.
