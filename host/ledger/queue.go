@@ -390,11 +390,12 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 	q := &s.q
 	q.mu.Lock()
 	if h := q.leases[id]; h != nil && (h.settling || h.expires.After(now)) {
-		q.mu.Unlock()
-		if h.settling {
-			return nil, heldBy{settling: true}, nil
+		by := heldBy{settling: h.settling}
+		if !h.settling {
+			by.until = h.expires
 		}
-		return nil, heldBy{until: h.expires}, nil
+		q.mu.Unlock()
+		return nil, by, nil
 	}
 	q.tokens++
 	h := &held{token: id + "." + strconv.FormatUint(q.tokens, 36), expires: now.Add(ttl), ready: rk}
@@ -420,8 +421,9 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 	}
 	q.mu.Lock()
 	h.raw, h.item = raw, it
+	l := &Lease{Item: it, Token: h.token, Expires: h.expires}
 	q.mu.Unlock()
-	return &Lease{Item: it, Token: h.token, Expires: h.expires}, heldBy{}, nil
+	return l, heldBy{}, nil
 }
 
 // Extend implements [Store.Extend].
