@@ -9,6 +9,8 @@
 //
 //   - [ManifestFile] (connector-manifest.schema.json): the connector manifest that a connector's
 //     describe export returns (see DESIGN.md, "Connector contract").
+//   - [ExchangeFile] (exchange.schema.json): one recorded HTTP exchange of a connector, as the
+//     broker records it in a run.
 //
 // # Notes
 //

@@ -16,3 +16,8 @@ const ManifestID = "https://splice.dev/schemas/connector-manifest.schema.json"
 //
 //go:embed *.json
 var FS embed.FS
+
+// ExchangeFile is the name, within [FS], of the schema of a recorded HTTP exchange (one
+// connector request through the host's broker, secrets masked), the format runs keep and
+// replay reads.
+const ExchangeFile = "exchange.schema.json"

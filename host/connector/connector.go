@@ -98,11 +98,17 @@ func (c *Connector) Limits() sandbox.Limits { return c.module.Limits() }
 // A *sandbox.Error; KindMissingExport when the manifest does not declare the export (a connector with
 // no triggers is never called with trigger) or the module does not export it.
 func (c *Connector) Call(ctx context.Context, consumer, export string, input []byte) (*sandbox.Result, error) {
-	if !c.exports[export] {
-		return nil, &sandbox.Error{Kind: sandbox.KindMissingExport, Module: c.module.Name(), Export: export,
-			Message: fmt.Sprintf("the manifest of %s declares no %s (it declares %v)", c.manifest.AppKey, export, c.manifest.Exports())}
+	return c.CallWith(ctx, sandbox.CallOptions{Consumer: consumer, Export: export, Input: input})
+}
+
+// CallWith is Call with every option of a sandbox call, such as the HTTPDoer (a broker session)
+// that serves the call's outbound requests.
+func (c *Connector) CallWith(ctx context.Context, o sandbox.CallOptions) (*sandbox.Result, error) {
+	if !c.exports[o.Export] {
+		return nil, &sandbox.Error{Kind: sandbox.KindMissingExport, Module: c.module.Name(), Export: o.Export,
+			Message: fmt.Sprintf("the manifest of %s declares no %s (it declares %v)", c.manifest.AppKey, o.Export, c.manifest.Exports())}
 	}
-	return c.module.Call(ctx, sandbox.CallOptions{Consumer: consumer, Export: export, Input: input})
+	return c.module.Call(ctx, o)
 }
 
 // Close releases the connector's compiled module and its pooled instances.

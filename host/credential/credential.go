@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/splicehq/splice/host/keyring"
@@ -306,6 +307,66 @@ func (s *Store) Secrets(ctx context.Context, consumer, key string) (map[string]s
 		if err != nil && !errors.Is(err, ledger.ErrConflict) {
 			return nil, fmt.Errorf("credential: re-seal %s: %w", key, err)
 		}
+	}
+	return secrets, nil
+}
+
+// SwapSecrets replaces a credential's secrets with next if they are still old, and reports
+// whether it did: false when another writer changed them since old was read (an OAuth 2.0 refresh
+// by another process, say). The broker stores refreshed tokens with it.
+func (s *Store) SwapSecrets(ctx context.Context, consumer, key string, old, next map[string]string) (bool, error) {
+	cur, err := s.Secrets(ctx, consumer, key)
+	if err != nil {
+		return false, err
+	}
+	if !maps.Equal(cur, old) {
+		return false, nil
+	}
+	r, version, err := s.get(ctx, consumer, key)
+	if err != nil {
+		return false, err
+	}
+	plain, err := json.Marshal(next)
+	if err != nil {
+		return false, fmt.Errorf("credential: swap %s: %w", key, err)
+	}
+	if len(plain) > MaxSecretsBytes {
+		return false, fmt.Errorf("%w: secrets of %d bytes, over %d", ErrInvalid, len(plain), MaxSecretsBytes)
+	}
+	sealed, err := s.ring.Seal(plain, s.aad(consumer, key))
+	clear(plain)
+	if err != nil {
+		return false, fmt.Errorf("credential: swap %s: %w", key, err)
+	}
+	// The record is re-read after the comparison: a write in between changes its version, and
+	// the compare-and-swap below then refuses, as it should.
+	cur2, err := s.openSecrets(r, consumer, key)
+	if err != nil {
+		return false, err
+	}
+	if !maps.Equal(cur2, old) {
+		return false, nil
+	}
+	r.Sealed, r.KeyID, r.UpdatedAt = sealed, s.ring.Current().ID(), s.now().UTC()
+	if err := s.write(ctx, r, version); err != nil {
+		if errors.Is(err, ledger.ErrConflict) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// openSecrets opens the secrets of a record read by get.
+func (s *Store) openSecrets(r record, consumer, key string) (map[string]string, error) {
+	plain, err := s.ring.Open(r.Sealed, s.aad(consumer, key))
+	if err != nil {
+		return nil, fmt.Errorf("credential: secrets of %s: %w", key, err)
+	}
+	defer clear(plain)
+	var secrets map[string]string
+	if err := json.Unmarshal(plain, &secrets); err != nil {
+		return nil, fmt.Errorf("credential: secrets of %s: corrupt", key)
 	}
 	return secrets, nil
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/splicehq/splice/host/credential"
@@ -262,5 +265,46 @@ func TestListAndDelete(t *testing.T) {
 		if err := s.Put(ctx, bad, nil); !errors.Is(err, credential.ErrInvalid) {
 			t.Errorf("Put(%+v) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+func TestSwapSecrets(t *testing.T) {
+	ctx := context.Background()
+	s, db := openStore(t, t.TempDir(), master(t))
+	defer db.Close()
+	old := map[string]string{"access_token": "a1", "refresh_token": "r1"}
+	if err := s.Put(ctx, credential.Credential{Consumer: "c", Key: "k", AppKey: "oa"}, old); err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]string{"access_token": "a2", "refresh_token": "r1"}
+	if ok, err := s.SwapSecrets(ctx, "c", "k", old, next); !ok || err != nil {
+		t.Fatalf("swap from the stored secrets: %v, %v", ok, err)
+	}
+	if ok, err := s.SwapSecrets(ctx, "c", "k", old, map[string]string{"access_token": "a3"}); ok || err != nil {
+		t.Fatalf("swap from stale secrets: %v, %v; want false, nil", ok, err)
+	}
+	if got, _ := s.Secrets(ctx, "c", "k"); got["access_token"] != "a2" {
+		t.Errorf("after the swaps: %v", got)
+	}
+	// Racing swaps from the same secrets: exactly one wins.
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ok, err := s.SwapSecrets(ctx, "c", "k", next, map[string]string{"access_token": fmt.Sprint("b", i)})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d of 8 racing swaps won, want 1", wins.Load())
+	}
+	if _, err := s.SwapSecrets(ctx, "c", "missing", old, next); !errors.Is(err, credential.ErrNotFound) {
+		t.Errorf("swap of a missing credential: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,10 @@ func (e *extismEngine) compile(ctx context.Context, wasm []byte, opts compileOpt
 	for _, f := range userFuncs() {
 		if len(f.results) == 0 {
 			continue // splice_yield: only Splice's engine instruments modules
+		}
+		if f.name == "splice_http" {
+			unsupported = append(unsupported, extism.NewHostFunctionWithStack(f.name, extismSpliceHTTP, f.params, f.results))
+			continue
 		}
 		unsupported = append(unsupported, extism.NewHostFunctionWithStack(f.name,
 			func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) { stack[0] = extism.EncodeI32(-1) },
@@ -135,7 +140,7 @@ func (in *extismInstance) call(ctx context.Context, export string, st *callState
 	in.st = st
 	defer func() { in.st = &in.initSt }()
 	// The SDK's own initialization runs on the first call, inside CallWithContext.
-	rc, out, err := in.p.CallWithContext(ctx, export, st.input)
+	rc, out, err := in.p.CallWithContext(context.WithValue(ctx, extismCallKey{}, st), export, st.input)
 	if err != nil {
 		var hp *hostPanic
 		if !errors.As(err, &hp) {
@@ -180,4 +185,29 @@ func extismLevel(l extism.LogLevel) string {
 		return "warn"
 	}
 	return "error"
+}
+
+// extismCallKey carries the call's state to the reference engine's host functions.
+type extismCallKey struct{}
+
+// extismSpliceHTTP is splice_http on the reference engine: the same document in and out as on
+// Splice's engine, through the SDK's memory functions. Extism's own http_request stays disabled
+// on this engine (the SDK's allowlist checks host names only and follows redirects anywhere);
+// only Splice's engine serves it, through the broker.
+func extismSpliceHTTP(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
+	st, _ := ctx.Value(extismCallKey{}).(*callState)
+	if st == nil {
+		panic(&hostPanic{kind: KindTrap, msg: "splice_http called outside a call"})
+	}
+	req, err := p.ReadBytes(stack[0])
+	if err != nil {
+		panic(&hostPanic{kind: KindTrap, msg: fmt.Sprintf("splice_http: %v", err)})
+	}
+	out := st.spliceHTTP(ctx, bytes.Clone(req))
+	stack[0] = 0
+	if out != nil {
+		if stack[0], err = p.WriteBytes(out); err != nil {
+			panic(&hostPanic{kind: KindMemoryLimit, msg: fmt.Sprintf("splice_http: %v", err)})
+		}
+	}
 }

@@ -503,13 +503,32 @@ func envFuncs() []hostFunc {
 			s[0] = 0 // every level is captured
 		}},
 		{"http_request", []api.ValueType{i64, i64}, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
-			fail(KindTrap, "http_request: outbound HTTP is not available to this call (no HTTP broker)")
+			in := current(ctx)
+			req := in.arena.bytes(s[0])
+			if req == nil {
+				fail(KindTrap, "http_request: no request block at offset %d", s[0])
+			}
+			var body []byte
+			if s[1] != 0 {
+				if body = in.arena.bytes(s[1]); body == nil {
+					fail(KindTrap, "http_request: no body block at offset %d", s[1])
+				}
+			}
+			out := in.st.extismHTTP(ctx, bytes.Clone(req), bytes.Clone(body))
+			s[0] = 0
+			if len(out) > 0 {
+				s[0] = in.mustWrite("http_request", out)
+			}
 		}},
 		{"http_status_code", nil, []api.ValueType{i32}, func(ctx context.Context, _ api.Module, s []uint64) {
-			s[0] = 0
+			s[0] = uint64(uint32(current(ctx).st.httpStatus))
 		}},
 		{"http_headers", nil, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
+			in := current(ctx)
 			s[0] = 0
+			if len(in.st.httpHeaders) > 0 {
+				s[0] = in.mustWrite("http_headers", in.st.httpHeaders)
+			}
 		}},
 	}
 }
@@ -539,6 +558,19 @@ func userFuncs() []hostFunc {
 	return []hostFunc{
 		{"splice_yield", nil, nil, func(ctx context.Context, _ api.Module, s []uint64) {
 			current(ctx).yield(ctx)
+		}},
+		// splice_http takes and returns Extism memory blocks, so that every Extism PDK can call it.
+		{"splice_http", []api.ValueType{i64}, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
+			in := current(ctx)
+			req := in.arena.bytes(s[0])
+			if req == nil {
+				fail(KindTrap, "splice_http: no request block at offset %d", s[0])
+			}
+			out := in.st.spliceHTTP(ctx, bytes.Clone(req))
+			s[0] = 0
+			if out != nil {
+				s[0] = in.mustWrite("splice_http", out)
+			}
 		}},
 		{"splice_input_read", []api.ValueType{i32, i32}, []api.ValueType{i32}, func(ctx context.Context, m api.Module, s []uint64) {
 			input := current(ctx).st.input

@@ -82,6 +82,17 @@ type CallOptions struct {
 	Timeout time.Duration
 	// Raw skips the check that the output is one JSON document (for benchmarks and raw exports).
 	Raw bool
+	// HTTP serves the call's outbound HTTP (splice_http, and Extism's http_request on Splice's
+	// engine); nil means the call has none and every request is refused as unavailable.
+	HTTP HTTPDoer
+}
+
+// HTTPDoer serves a call's outbound HTTP requests. The broker's Session implements it; the engine
+// hands one to each call. Do takes a splice_http request document and returns the response
+// document (pdk/ABI.md, "Outbound HTTP"); it is called on the call's goroutine, with a context
+// that ends at the call's deadline, and must not keep request.
+type HTTPDoer interface {
+	Do(ctx context.Context, request []byte) []byte
 }
 
 // LogLine is one message the guest logged during a call, or one chunk it wrote to stdout or stderr.
@@ -130,6 +141,7 @@ func (m *Module) Call(ctx context.Context, c CallOptions) (*Result, error) {
 	}
 	st := &s.st
 	st.reset(c.Input, m.lim)
+	st.http = c.HTTP
 	rc, err := s.inst.call(ctx, c.Export, st, callTimeout{start: start, d: d, mod: m, export: c.Export})
 	res, err := m.finish(c, st, rc, err)
 	elapsed := time.Since(start)
@@ -212,6 +224,10 @@ type callState struct {
 	errMsg   string
 	logs     []LogLine
 	logBytes int64
+
+	http        HTTPDoer
+	httpStatus  int32  // of the last http_request, for http_status_code
+	httpHeaders []byte // of the last http_request, for http_headers (JSON)
 }
 
 func (st *callState) reset(input []byte, lim Limits) {

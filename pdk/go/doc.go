@@ -24,6 +24,12 @@
 // (the export returns 1), as does an unknown key, input that does not decode,
 // and a panic in a handler, which the PDK recovers.
 //
+// Fetch (and its helpers GetJSON and PostJSON) makes outbound HTTP calls
+// through the host's broker, splice_http (../ABI.md, "Outbound HTTP"): the
+// host checks the URL against the manifest's hosts and injects the
+// credential, which the connector never sees. Any status is a Response; a
+// refusal or a failed exchange is an *HTTPError.
+//
 // Connector.Call runs any export natively, so handlers are tested with plain
 // go test; only the Wasm imports are behind the wasip1 build tag.
 //
@@ -66,6 +72,11 @@
 // json.RawMessage (an Out of json.RawMessage is likewise checked and copied
 // into the output without reflection). Member names match exactly, not
 // case-insensitively as encoding/json would.
+//
+// The documents of splice_http, by contrast, go through encoding/json: an
+// exchange costs a network round trip, beside which reflection over a small
+// struct does not show, and the plain decoder gives unknown members and
+// malformed documents their usual, tested treatment.
 //
 // # Why schemas are strings
 //

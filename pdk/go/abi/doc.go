@@ -1,7 +1,8 @@
 // Package abi is the low-level guest side of the Splice connector ABI: the
-// Extism imports of "extism:host/env" and Splice's fast path of
-// "extism:host/user", wrapped in a handful of functions that move whole Go
-// values (see ../../ABI.md, the authority on every function used here).
+// Extism imports of "extism:host/env" and Splice's fast path and outbound
+// HTTP of "extism:host/user", wrapped in a handful of functions that move
+// whole Go values (see ../../ABI.md, the authority on every function used
+// here).
 //
 // Most connectors never import abi: package pdk re-exports these functions and
 // adds the manifest, the JSON envelopes and the dispatch of the describe,
@@ -29,16 +30,19 @@
 // ownership of the blocks they are given, so abi never frees those; config_get
 // leaves its key to the guest, so abi frees it; the blocks that config_get and
 // var_get return are freed once copied into Go memory; the blocks given to
-// output_set and error_set belong to the host. The host also resets Extism
-// memory before every call, so a block lost to a trap cannot accumulate.
+// output_set and error_set belong to the host; splice_http leaves both its
+// request and its response block to the guest, so abi frees both. The host
+// also resets Extism memory before every call, so a block lost to a trap
+// cannot accumulate.
 //
 // # Notes
 //
 // On any GOOS other than wasip1 (for example under `go test` on a
 // developer's machine) the functions are stubs: Input returns nil, Output and
 // SetError discard their argument, Config reports every key unset, Log
-// discards, and VarGet/VarSet use an in-process map. This keeps code that
-// calls them testable natively.
+// discards, VarGet/VarSet use an in-process map, and HTTP answers like a
+// host with no broker (nil, false). This keeps code that calls them testable
+// natively.
 package abi
 
 import "strconv"

@@ -29,6 +29,13 @@ func Config(key string) (string, bool) { return "", false }
 // Log discards msg: there is no host outside wasip1.
 func Log(level Level, msg string) {}
 
+// HTTP returns nil and false, the answer of a host with no HTTP broker: there
+// is no host outside wasip1.
+func HTTP(req []byte) ([]byte, bool) { return nil, false }
+
+// ExtismHTTPRequest answers nothing outside Wasm: status 0, no headers, no body.
+func ExtismHTTPRequest(req, body []byte) (status int, headers, respBody []byte) { return 0, nil, nil }
+
 // VarGet returns the value VarSet last stored under name in this process, or
 // nil.
 func VarGet(name string) []byte {

@@ -83,6 +83,12 @@ func spliceOutputWrite(p unsafe.Pointer, n int32) int32
 //go:wasmimport extism:host/user splice_error_write
 func spliceErrorWrite(p unsafe.Pointer, n int32) int32
 
+// Splice's outbound HTTP ("extism:host/user"); 0 when the call has no broker.
+// The linker keeps the import only in modules that reach HTTP.
+
+//go:wasmimport extism:host/user splice_http
+func spliceHTTP(req uint64) uint64
+
 // slow is set by the first -1 from a fast-path function; from then on only
 // the plain Extism ABI is used (see "Why the fast path is remembered").
 var slow bool
@@ -198,6 +204,58 @@ func VarSet(name string, value []byte) {
 		v = toBlock(value)
 	}
 	extismVarSet(k, v)
+}
+
+// HTTP hands the request document req to the host's HTTP broker
+// (splice_http) and returns the response document, a fresh slice the caller
+// owns, and true; or nil and false when the host answers 0 (no broker for this
+// call). The request block is freed after the call and the response block once
+// copied. A result that is not a block (length 0) gives an empty response and
+// is not freed, so a misbehaving host yields a decode error, not a trap.
+func HTTP(req []byte) ([]byte, bool) {
+	off := toBlock(req)
+	res := spliceHTTP(off)
+	if off != 0 {
+		extismFree(off)
+	}
+	if res == 0 {
+		return nil, false
+	}
+	if extismLength(res) == 0 {
+		return []byte{}, true
+	}
+	return fromBlock(res), true
+}
+
+//go:wasmimport extism:host/env http_request
+func extismHTTPRequest(req uint64, body uint64) uint64
+
+//go:wasmimport extism:host/env http_status_code
+func extismHTTPStatusCode() int32
+
+//go:wasmimport extism:host/env http_headers
+func extismHTTPHeaders() uint64
+
+// ExtismHTTPRequest sends a request with Extism's own http_request: req is Extism's request
+// document ({"url", "method", "headers"}) and body the request body. It returns the status, the
+// response headers as a JSON object (nil when the host gives none) and the body. Connectors use
+// Fetch (splice_http) instead, which carries credentials and reports errors; this exists so that
+// the host's service of http_request can be tested from a guest.
+func ExtismHTTPRequest(req, body []byte) (status int, headers, respBody []byte) {
+	r, b := toBlock(req), toBlock(body)
+	res := extismHTTPRequest(r, b)
+	for _, off := range []uint64{r, b} {
+		if off != 0 {
+			extismFree(off)
+		}
+	}
+	if res != 0 && extismLength(res) > 0 {
+		respBody = fromBlock(res)
+	}
+	if h := extismHTTPHeaders(); h != 0 && extismLength(h) > 0 {
+		headers = fromBlock(h)
+	}
+	return int(extismHTTPStatusCode()), headers, respBody
 }
 
 // toBlock copies b into a fresh Extism block and returns its offset (0 when b

@@ -1,0 +1,57 @@
+package broker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/broker"
+)
+
+// FuzzDecodeRequest feeds hostile request documents to the decoder and to a session whose
+// manifest allows no reachable host: it never panics, every answer is one response document, and
+// nothing is ever sent (the only allowed host does not resolve).
+func FuzzDecodeRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"url":"https://api.example.com/x"}`,
+		`{"method":"POST","url":"https://api.example.com/x","headers":{"X-A":"1"},"body":"{}","auth":true}`,
+		`{"method":"PUT","url":"https://api.example.com/{{credential.apiKey}}","bodyBase64":"AAEC"}`,
+		`{"url":"http://127.1/","headers":{"Host":"x"}}`,
+		`{"url":"https://[::ffff:10.0.0.1]/"}`,
+		`{"url":"https://api.example.com\r\n/"}`,
+		`{"url":"https://api.example.com/","timeoutMs":-1}`,
+		`{"url":1}`, `[]`, `null`, `{"url":"x"} {}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	b, err := broker.New(broker.Options{Env: "development", Resolver: noDNS{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := &abi.Manifest{Auth: abi.Auth{Type: abi.AuthNone}, Hosts: []string{"splice-fuzz.invalid"}}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if req, body, err := broker.DecodeRequest(doc, 1<<10); err == nil {
+			if req.Method == "" || req.URL == "" || len(body) > 1<<10 {
+				t.Fatalf("accepted %q as %+v with %d body bytes", doc, req, len(body))
+			}
+		}
+		s := b.Session(broker.SessionOptions{Consumer: "c", Manifest: m})
+		var r broker.Response
+		if err := json.Unmarshal(s.Do(ctx, doc), &r); err != nil {
+			t.Fatalf("response to %q is not a document: %v", doc, err)
+		}
+		if r.Status != 0 {
+			t.Fatalf("a request to %q got a response: %+v", doc, r)
+		}
+	})
+}
+
+// noDNS resolves nothing, so the fuzzer never waits on the network.
+type noDNS struct{}
+
+func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, errors.New("no DNS in this test")
+}
