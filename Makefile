@@ -28,7 +28,7 @@ define c_guest
 	$(CLANG) $(CFLAGS_WASM) -o $@.tmp$$$$ $< && mv -f $@.tmp$$$$ $@
 endef
 
-GO_GUESTS := connector-json connector-echo conformance-go conformance-extism-go http-probe
+GO_GUESTS := connector-json connector-echo conformance-go conformance-extism-go http-probe auth-probe
 C_GUESTS  := connector-text conformance-c
 CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-text.wasm
 GUESTS := $(foreach g,$(GO_GUESTS) $(C_GUESTS),$(W)/$(g).wasm)
@@ -44,6 +44,9 @@ $(W)/conformance-go.wasm: $(call gosrc,testdata/conformance/go) $(PDK_GO)
 	$(go_guest)
 $(W)/http-probe.wasm: dir := testdata/guests/go-http-probe
 $(W)/http-probe.wasm: $(call gosrc,testdata/guests/go-http-probe) $(PDK_GO)
+	$(go_guest)
+$(W)/auth-probe.wasm: dir := testdata/guests/go-auth-probe
+$(W)/auth-probe.wasm: $(call gosrc,testdata/guests/go-auth-probe) $(PDK_GO)
 	$(go_guest)
 $(W)/conformance-extism-go.wasm: dir := testdata/conformance/extism-go
 $(W)/conformance-extism-go.wasm: $(call gosrc,testdata/conformance/extism-go)
@@ -91,7 +94,7 @@ test: tools testdata-check guests test-go test-guests
 test-go:
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
-GUEST_MODULES := pdk/go connectors/json connectors/echo testdata/guests/go-http-probe
+GUEST_MODULES := pdk/go connectors/json connectors/echo testdata/guests/go-http-probe testdata/guests/go-auth-probe
 
 test-guests:
 	@for d in $(GUEST_MODULES); do (cd $$d && $(GO) test ./...) || exit 1; done

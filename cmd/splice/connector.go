@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
 	"github.com/splicehq/splice/host/sandbox"
 )
@@ -129,17 +134,81 @@ func describeCmd() *cobra.Command {
 	return cmd
 }
 
+// httpFlags configure the broker that serves a called module's outbound HTTP.
+type httpFlags struct {
+	allowLoopback bool
+	allowHTTP     bool
+	secrets       []string
+	exchanges     bool
+}
+
+func (h *httpFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&h.allowLoopback, "allow-loopback", false, "let the connector's requests reach 127.0.0.0/8 and ::1 on any port (tests against local fakes)")
+	cmd.Flags().BoolVar(&h.allowHTTP, "allow-http", false, "allow http URLs besides https")
+	cmd.Flags().StringArrayVar(&h.secrets, "secret", nil, "a secret field of the call's credential, `key=value`, injected by the broker as the manifest's auth says (repeatable)")
+	cmd.Flags().BoolVar(&h.exchanges, "exchanges", false, "print the recorded HTTP exchanges (secrets masked) on stderr as JSON")
+}
+
+// cliCredentials is the credential of a CLI call: the --secret flags, refreshed in memory.
+type cliCredentials struct {
+	mu      sync.Mutex
+	secrets map[string]string
+}
+
+func (c *cliCredentials) Secrets(context.Context, string, string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.secrets), nil
+}
+
+func (c *cliCredentials) SwapSecrets(_ context.Context, _, _ string, old, next map[string]string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !maps.Equal(c.secrets, old) {
+		return false, nil
+	}
+	c.secrets = maps.Clone(next)
+	return true, nil
+}
+
+// session returns a broker session for a call of the connector whose manifest is m.
+func (h *httpFlags) session(m *abi.Manifest) (*broker.Broker, *broker.Session, error) {
+	creds := &cliCredentials{secrets: map[string]string{}}
+	for _, kv := range h.secrets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, fmt.Errorf("--secret %q: want key=value", kv)
+		}
+		creds.secrets[k] = v
+	}
+	b, err := broker.New(broker.Options{Env: "cli", AllowHTTP: h.allowHTTP, AllowLoopback: h.allowLoopback, AnyPort: h.allowLoopback, Credentials: creds})
+	if err != nil {
+		return nil, nil, err
+	}
+	o := broker.SessionOptions{Consumer: "cli", Manifest: m}
+	if len(creds.secrets) > 0 {
+		o.Credential = "cli"
+	}
+	return b, b.Session(o), nil
+}
+
 func callCmd() *cobra.Command {
 	var f runtimeFlags
+	var h httpFlags
 	var input string
 	var raw, logs bool
 	cmd := &cobra.Command{
 		Use:   "call FILE.wasm EXPORT",
 		Short: "Call one export of a module and print its output",
 		Long: "Calls EXPORT with the input (JSON, or @FILE to read it from a file, or @- for stdin) and\n" +
-			"prints the output. On failure prints the error kind and message on stderr and exits 2.",
+			"prints the output. On failure prints the error kind and message on stderr and exits 2.\n" +
+			"A module that describes itself makes its outbound HTTP through the host's broker, under its\n" +
+			"manifest's hosts and auth: --secret sets the credential's secret fields, --exchanges prints\n" +
+			"what was sent and received (secrets masked).",
 		Example: `  splice connector call json.wasm transform --input '{"key":"pick","input":{"value":{"a":1,"b":2},"paths":["a"]}}'
-  splice connector call conformance.wasm config --config greeting='"hi"'`,
+  splice connector call conformance.wasm config --config greeting='"hi"'
+  splice connector call probe.wasm action --allow-loopback --allow-http --secret apiKey=sk_test --exchanges \
+      --input '{"key":"fetch","params":{"url":"http://127.0.0.1:8080/x","auth":true}}'`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := readInput(input)
@@ -158,7 +227,25 @@ func callCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := m.Call(cmd.Context(), sandbox.CallOptions{Consumer: "cli", Export: args[1], Input: in, Raw: raw})
+			// A module that describes itself gets a broker for its outbound HTTP, under its manifest.
+			var sess *broker.Session
+			if c, err := connector.Load(cmd.Context(), s.rt, s.wasm, connector.Options{Policy: s.lim, Config: s.cfg}); err == nil {
+				defer c.Close(cmd.Context())
+				var b *broker.Broker
+				if b, sess, err = h.session(c.Manifest()); err != nil {
+					return err
+				}
+				defer b.Close()
+			}
+			co := sandbox.CallOptions{Consumer: "cli", Export: args[1], Input: in, Raw: raw}
+			if sess != nil {
+				co.HTTP = sess
+			}
+			res, err := m.Call(cmd.Context(), co)
+			if sess != nil && h.exchanges {
+				ex, _ := json.MarshalIndent(sess.Exchanges(), "", "  ")
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s\n", ex)
+			}
 			if err != nil {
 				return err
 			}
@@ -179,6 +266,7 @@ func callCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	h.register(cmd)
 	cmd.Flags().StringVar(&input, "input", "{}", "input document: JSON text, @FILE, or @- for stdin")
 	cmd.Flags().BoolVar(&raw, "raw", false, "send the input and print the output as bytes, without JSON checks")
 	cmd.Flags().BoolVar(&logs, "logs", false, "print the call's log lines on stderr")

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +102,33 @@ func TestConnectorCall(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", errOut, tc.stderr)
 			}
 		})
+	}
+}
+
+// TestConnectorCallHTTP calls the http-probe guest with brokered HTTP against a loopback server:
+// the --secret reaches the server and nothing the CLI prints.
+func TestConnectorCallHTTP(t *testing.T) {
+	const secret = "sk_cli_CANARY_3456"
+	probe := guest(t, "http-probe")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"key":%q}`, r.Header.Get("X-Api-Key"))
+	}))
+	defer srv.Close()
+	input := fmt.Sprintf(`{"key":"fetch","params":{"url":%q,"auth":true}}`, srv.URL+"/x")
+	code, stdout, stderr := splice(t, "connector", "call", probe, "action", "--allow-loopback", "--allow-http",
+		"--secret", "apiKey="+secret, "--exchanges", "--input", input)
+	if code != 0 || !strings.Contains(stdout, `"status": 200`) || !strings.Contains(stdout, "[redacted]") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, secret) {
+		t.Errorf("the secret was printed:\n%s\n%s", stdout, stderr)
+	}
+	if !strings.Contains(stderr, `"injected": true`) {
+		t.Errorf("no exchange printed: %s", stderr)
+	}
+	// Without --allow-loopback the broker refuses the address.
+	_, stdout, _ = splice(t, "connector", "call", probe, "action", "--allow-http", "--secret", "apiKey="+secret, "--input", input)
+	if !strings.Contains(stdout, "forbidden_address") {
+		t.Errorf("loopback without --allow-loopback: %s", stdout)
 	}
 }

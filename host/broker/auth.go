@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -25,8 +25,75 @@ type Credentials interface {
 	SwapSecrets(ctx context.Context, consumer, key string, old, next map[string]string) (bool, error)
 }
 
-// placeholder is {{credential.<field>}} in a URL, a header value, a body or an auth format.
-var placeholder = regexp.MustCompile(`\{\{\s*credential\.([A-Za-z0-9_.-]+)\s*\}\}`)
+// A placeholder is {{credential.<field>}} in a URL, a header value, a body or an auth format:
+// the regular expression \{\{\s*credential\.([A-Za-z0-9_.-]+)\s*\}\}, which FuzzPlaceholders
+// holds this scanner to (a scanner, because a request without "{{" then costs one search).
+
+// nextPlaceholder finds the first placeholder in s at or after from: its start, its end and its
+// field, or start -1.
+func nextPlaceholder(s string, from int) (start, end int, field string) {
+	for {
+		i := strings.Index(s[from:], "{{")
+		if i < 0 {
+			return -1, 0, ""
+		}
+		start = from + i
+		j := start + 2
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if rest, ok := strings.CutPrefix(s[j:], "credential."); ok {
+			k := 0
+			for k < len(rest) && isFieldByte(rest[k]) {
+				k++
+			}
+			if k > 0 {
+				e := j + len("credential.") + k
+				for e < len(s) && isSpace(s[e]) {
+					e++
+				}
+				if strings.HasPrefix(s[e:], "}}") {
+					return start, e + 2, rest[:k]
+				}
+			}
+		}
+		from = start + 1
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' } // RE2's \s
+
+func isFieldByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+func containsPlaceholder(s string) bool {
+	start, _, _ := nextPlaceholder(s, 0)
+	return start >= 0
+}
+
+// expandPlaceholders replaces every placeholder of s with escape(value of its field); a field
+// value does not have is reported in missing (and replaced by nothing).
+func expandPlaceholders(s string, values map[string]string, escape func(string) string) (out, missing string) {
+	start, end, field := nextPlaceholder(s, 0)
+	if start < 0 {
+		return s, ""
+	}
+	var b strings.Builder
+	last := 0
+	for start >= 0 {
+		b.WriteString(s[last:start])
+		if v, ok := values[field]; ok {
+			b.WriteString(escape(v))
+		} else {
+			missing = field
+		}
+		last = end
+		start, end, field = nextPlaceholder(s, end)
+	}
+	b.WriteString(s[last:])
+	return b.String(), missing
+}
 
 // injection is what a request carries of the credential: the secrets, and how the manifest says
 // to inject them.
@@ -108,15 +175,15 @@ func (s *Session) loadSecrets(ctx context.Context) (map[string]string, error) {
 }
 
 func hasPlaceholder(r *Request) bool {
-	if placeholder.MatchString(r.URL) {
+	if containsPlaceholder(r.URL) {
 		return true
 	}
 	for _, v := range r.Headers {
-		if placeholder.MatchString(v) {
+		if containsPlaceholder(v) {
 			return true
 		}
 	}
-	return (r.Body != nil && placeholder.MatchString(*r.Body))
+	return r.Body != nil && containsPlaceholder(*r.Body)
 }
 
 // expand substitutes placeholders in the URL (query-escaped), the headers and a text body.
@@ -130,28 +197,41 @@ func (s *Session) expand(req *Request, body []byte, inj *injection) (string, map
 	}
 	var missing string
 	sub := func(s string, escape func(string) string) string {
-		return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-			field := placeholder.FindStringSubmatch(m)[1]
-			v, ok := inj.secrets[field]
-			if !ok {
-				missing = field
-				return ""
-			}
-			return escape(v)
-		})
+		out, m := expandPlaceholders(s, inj.secrets, escape)
+		if m != "" {
+			missing = m
+		}
+		return out
 	}
 	same := func(s string) string { return s }
 	rawURL := sub(req.URL, url.QueryEscape)
 	for k, v := range headers {
 		headers[k] = sub(v, same)
 	}
-	if req.Body != nil && placeholder.Match(body) {
-		body = []byte(sub(string(body), same))
+	if req.Body != nil && containsPlaceholder(*req.Body) {
+		body = []byte(sub(string(body), bodyEscape(headers["Content-Type"])))
 	}
 	if missing != "" {
 		return "", nil, nil, fail(KindNoCredential, "the credential has no field %q", missing)
 	}
 	return rawURL, headers, body, nil
+}
+
+// bodyEscape returns how a secret is written into a body of the given media type, so that a
+// password holding a quote cannot break (or inject into) the document the connector wrote: JSON
+// string escaping for JSON, query escaping for forms, as is otherwise.
+func bodyEscape(contentType string) func(string) string {
+	ct := strings.ToLower(contentType)
+	switch {
+	case strings.Contains(ct, "json"):
+		return func(v string) string {
+			b, _ := json.Marshal(v)
+			return string(b[1 : len(b)-1])
+		}
+	case strings.Contains(ct, "x-www-form-urlencoded"):
+		return url.QueryEscape
+	}
+	return func(v string) string { return v }
 }
 
 // apply injects the credential into r as the manifest's auth says, if the request asked for it,
@@ -166,9 +246,8 @@ func (inj *injection) apply(r *http.Request) bool {
 		if f == "" {
 			f = def
 		}
-		return placeholder.ReplaceAllStringFunc(f, func(m string) string {
-			return inj.secrets[placeholder.FindStringSubmatch(m)[1]]
-		})
+		out, _ := expandPlaceholders(f, inj.secrets, func(v string) string { return v })
+		return out
 	}
 	switch a.Type {
 	case abi.AuthBasic:
@@ -256,7 +335,8 @@ func trimPartialRune(b []byte) []byte {
 // would garble records without protecting anything worth protecting.
 const minRedacted = 4
 
-// redactor masks a call's secret values, and their common encodings, wherever they appear.
+// redactor masks a call's secret values, and their common encodings (URL-escaped, base64, JSON
+// string, the Basic pair), wherever they appear.
 type redactor struct {
 	mu      sync.Mutex
 	needles []string // longest first
@@ -279,6 +359,9 @@ func (r *redactor) add(secrets map[string]string) {
 		addOne(v)
 		addOne(url.QueryEscape(v))
 		addOne(base64.StdEncoding.EncodeToString([]byte(v)))
+		if j, err := json.Marshal(v); err == nil {
+			addOne(string(j[1 : len(j)-1])) // as written into a JSON body
+		}
 	}
 	if u, p := secrets["username"], secrets["password"]; p != "" {
 		addOne(base64.StdEncoding.EncodeToString([]byte(u + ":" + p)))

@@ -368,10 +368,12 @@ func (s *Session) send(ctx context.Context, req *Request, body []byte, inj *inje
 			s.record(Exchange{Method: method, URL: s.redact.string(rawURL), Redirect: hop, StartedAt: s.b.opts.Now(), Error: errorBody(err)})
 			return nil, err
 		}
-		hr, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+		// The URL is the one target parsed and checked, not a string parsed again.
+		hr, err := http.NewRequestWithContext(ctx, method, "", bytes.NewReader(body))
 		if err != nil {
 			return nil, fail(KindInvalidRequest, "%v", err)
 		}
+		hr.URL, hr.Host = u, u.Host
 		if len(body) == 0 {
 			hr.Body = http.NoBody
 		}

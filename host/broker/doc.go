@@ -29,10 +29,15 @@
 // # Why secrets are masked in responses too
 //
 // Injection keeps secrets out of the guest's request, but an upstream may echo a request back
-// (debug endpoints do). Every value of the call's credential (and its URL-escaped and base64
-// forms, and the Basic pair) is replaced by "[redacted]" in the response the guest gets, in error
-// messages and in the exchange records, so a secret never reaches guest memory, logs, errors or
-// runs. Values shorter than 4 bytes are not masked (masking them would garble everything).
+// (debug endpoints do). Every value of the call's credential (and its URL-escaped, base64 and
+// JSON-string forms, and the Basic pair) is replaced by "[redacted]" in the response the guest
+// gets, in error messages and in the exchange records, so a secret never reaches guest memory,
+// logs, errors or runs. Values shorter than 4 bytes are not masked (masking them would garble
+// everything). A placeholder in a body is written escaped for the body's media type (JSON string,
+// form), so a password holding a quote cannot break or inject into the connector's document.
+//
+// Placeholders are filled from the credential's secret fields only: the engine hands the broker
+// every field a connector may name (a custom login's username too).
 //
 // # Why compression is left to net/http
 //

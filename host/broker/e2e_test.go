@@ -160,3 +160,80 @@ func count[T comparable](xs []T, x T) int {
 	}
 	return n
 }
+
+// TestCustomAuth runs the auth-probe guest's auth export (custom auth: log in with a username and
+// a password, get a session token) through a broker session that fills the login request's
+// placeholders, stores what it sets, and then injects the session into an action's request. The
+// password never reaches the guest.
+func TestCustomAuth(t *testing.T) {
+	const password = `pw-"CANARY"-7788`
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			var in struct{ Username, Password string }
+			if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Username != "ann" || in.Password != password {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, `{"session":"sess-1"}`)
+		case "/whoami":
+			if r.Header.Get("Authorization") != "Session sess-1" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, "ann")
+		}
+	})
+	rt, err := sandbox.New(ctx, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	c, err := connector.Load(ctx, rt, testkit.Guest(t, "auth-probe"), connector.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	creds := newCreds("c", "k", map[string]string{"username": "ann", "password": password})
+	o := local()
+	o.Credentials = creds
+	b := newBroker(t, o)
+	session := func() *broker.Session {
+		return b.Session(broker.SessionOptions{Consumer: "c", Manifest: c.Manifest(), Credential: "k"})
+	}
+
+	s := session()
+	res, err := c.Auth(ctx, "c", connector.AuthRequest{Op: connector.AuthOpTest, Credential: map[string]string{"username": "ann"},
+		Config: map[string]string{"loginUrl": up.URL + "/login"}}, s)
+	if err != nil || !res.OK || res.Set["session"] != "sess-1" {
+		t.Fatalf("auth test: %+v, %v", res, err)
+	}
+	for _, ex := range s.Exchanges() {
+		if b, _ := json.Marshal(ex); bytes.Contains(b, []byte("CANARY")) {
+			t.Errorf("the password is in a record: %s", b)
+		}
+	}
+	old, _ := creds.Secrets(ctx, "c", "k")
+	next := map[string]string{"session": res.Set["session"]}
+	for k, v := range old {
+		next[k] = v
+	}
+	if ok, _ := creds.SwapSecrets(ctx, "c", "k", old, next); !ok {
+		t.Fatal("storing the session failed")
+	}
+	in, _ := json.Marshal(map[string]any{"key": "whoami", "params": map[string]any{"url": up.URL + "/whoami"}})
+	out, err := c.CallWith(ctx, sandbox.CallOptions{Consumer: "c", Export: "action", Input: in, HTTP: session()})
+	if err != nil || !bytes.Contains(out.Output, []byte(`"status":200`)) {
+		t.Fatalf("whoami with the stored session: %v %s", err, out.Output)
+	}
+
+	// A wrong password: ok false, nothing to store.
+	bad := newCreds("c", "k", map[string]string{"username": "ann", "password": "nope"})
+	ob := local()
+	ob.Credentials = bad
+	res, err = c.Auth(ctx, "c", connector.AuthRequest{Op: connector.AuthOpTest, Credential: map[string]string{"username": "ann"},
+		Config: map[string]string{"loginUrl": up.URL + "/login"}}, newBroker(t, ob).Session(broker.SessionOptions{Consumer: "c", Manifest: c.Manifest(), Credential: "k"}))
+	if err != nil || res.OK || len(res.Set) != 0 {
+		t.Errorf("auth with a wrong password: %+v, %v", res, err)
+	}
+}

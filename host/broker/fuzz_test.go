@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"regexp"
 	"testing"
 
 	"github.com/splicehq/splice/host/abi"
@@ -54,4 +55,33 @@ type noDNS struct{}
 
 func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
 	return nil, errors.New("no DNS in this test")
+}
+
+// placeholderRE is the specification of a credential placeholder.
+var placeholderRE = regexp.MustCompile(`\{\{\s*credential\.([A-Za-z0-9_.-]+)\s*\}\}`)
+
+// FuzzPlaceholders holds the placeholder scanner to the regular expression that specifies it.
+func FuzzPlaceholders(f *testing.F) {
+	for _, seed := range []string{
+		"", "plain", "{{credential.apiKey}}", "Bearer {{ credential.token }}!", "{{credential.}}", "{{{credential.a}}}",
+		"{{credential.a}}{{credential.b}}", "{{ \tcredential.x-y_z.w \n}}", "{{credential.a} }", "{{credential.missing}}", "{{credential.a",
+	} {
+		f.Add(seed)
+	}
+	values := map[string]string{"apiKey": "K", "token": "T", "a": "A", "b": "B", "x-y_z.w": "X"}
+	f.Fuzz(func(t *testing.T, s string) {
+		var wantMissing string
+		want := placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+			field := placeholderRE.FindStringSubmatch(m)[1]
+			v, ok := values[field]
+			if !ok {
+				wantMissing = field
+			}
+			return v
+		})
+		got, missing := broker.ExpandPlaceholders(s, values, func(v string) string { return v })
+		if got != want || missing != wantMissing {
+			t.Fatalf("expand %q = %q (missing %q), the expression gives %q (missing %q)", s, got, missing, want, wantMissing)
+		}
+	})
 }

@@ -1,0 +1,4 @@
+package broker
+
+// ExpandPlaceholders exposes the placeholder scanner to the tests.
+var ExpandPlaceholders = expandPlaceholders
