@@ -248,8 +248,12 @@ func (s *Session) do(ctx context.Context, doc []byte) (*Response, error) {
 	if req.TimeoutMS > 0 {
 		timeout = min(timeout, time.Duration(req.TimeoutMS)*time.Millisecond)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+		// The call's deadline (the sandbox's) usually comes first and then serves as it is.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 
 	inj, err := s.injection(ctx, req)
 	if err != nil {

@@ -85,3 +85,28 @@ func FuzzPlaceholders(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEncodeResponse holds the hand-written response encoder to encoding/json's output.
+func FuzzEncodeResponse(f *testing.F) {
+	f.Add(200, "X-A", "v", "body \"quoted\" <tag> & \u2028 \x00 \xff", "http://x/?a=b", int64(0), "", "")
+	f.Add(0, "", "", "", "", int64(1500), "timeout", "no response in 1s")
+	f.Fuzz(func(t *testing.T, status int, hk, hv, body, u string, retry int64, kind, msg string) {
+		r := &broker.Response{Status: status, URL: u, RetryAfterMS: retry}
+		if hk != "" {
+			r.Headers = map[string]string{hk: hv, "Z-Last": body}
+		}
+		if body != "" {
+			r.Body = &body
+		}
+		if kind != "" {
+			r.Error = &broker.ErrorBody{Kind: broker.Kind(kind), Message: msg, RetryAfterMS: retry}
+		}
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := broker.EncodeResponse(r); string(got) != string(want) {
+			t.Fatalf("encode:\n got %s\nwant %s", got, want)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -212,11 +214,135 @@ func setBody(r *Response, body []byte) {
 	r.BodyBase64 = &s
 }
 
-// encodeResponse marshals r; it cannot fail for the types above.
+// encodeResponse writes r as JSON by hand: encoding/json's reflection was the largest single cost
+// the broker adds to a request (BenchmarkRequest). The output is what json.Marshal gives for r,
+// header names in sorted order; TestEncodeResponse holds it to that.
 func encodeResponse(r *Response) []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
-		b, _ = json.Marshal(Response{Error: &ErrorBody{Kind: KindInvalidRequest, Message: "response could not be encoded"}})
+	n := 64 + len(r.URL)
+	if r.Body != nil {
+		n += len(*r.Body) + len(*r.Body)/8
 	}
-	return b
+	if r.BodyBase64 != nil {
+		n += len(*r.BodyBase64)
+	}
+	for k, v := range r.Headers {
+		n += len(k) + len(v) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	sep := func() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+	}
+	if r.Status != 0 {
+		b = append(b, `"status":`...)
+		b = strconv.AppendInt(b, int64(r.Status), 10)
+	}
+	if len(r.Headers) > 0 {
+		sep()
+		b = append(b, `"headers":{`...)
+		keys := make([]string, 0, len(r.Headers))
+		for k := range r.Headers {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, r.Headers[k])
+		}
+		b = append(b, '}')
+	}
+	if r.Body != nil {
+		sep()
+		b = append(b, `"body":`...)
+		b = appendString(b, *r.Body)
+	}
+	if r.BodyBase64 != nil {
+		sep()
+		b = append(b, `"bodyBase64":`...)
+		b = appendString(b, *r.BodyBase64)
+	}
+	if r.URL != "" {
+		sep()
+		b = append(b, `"url":`...)
+		b = appendString(b, r.URL)
+	}
+	if r.RetryAfterMS != 0 {
+		sep()
+		b = append(b, `"retryAfterMs":`...)
+		b = strconv.AppendInt(b, r.RetryAfterMS, 10)
+	}
+	if e := r.Error; e != nil {
+		sep()
+		b = append(b, `"error":{"kind":`...)
+		b = appendString(b, string(e.Kind))
+		b = append(b, `,"message":`...)
+		b = appendString(b, e.Message)
+		if e.RetryAfterMS != 0 {
+			b = append(b, `,"retryAfterMs":`...)
+			b = strconv.AppendInt(b, e.RetryAfterMS, 10)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json escapes it (HTML characters
+// and U+2028/U+2029 included; invalid UTF-8 becomes U+FFFD).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
