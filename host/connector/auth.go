@@ -95,4 +95,3 @@ func parseAuthResult(out []byte) (AuthResult, error) {
 	}
 	return r, nil
 }
-
