@@ -42,6 +42,7 @@ var owners = map[string][]string{
 	"github.com/valyala/fasthttp":           {"ingress", "server"},
 	"github.com/robfig/cron":                {"schedule"},
 	"github.com/santhosh-tekuri/jsonschema": {"validate"},
+	"github.com/tidwall/gjson":              {"mapping"},
 }
 
 type pkgFiles struct {
