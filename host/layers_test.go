@@ -43,6 +43,7 @@ var owners = map[string][]string{
 	"github.com/robfig/cron":                {"schedule"},
 	"github.com/santhosh-tekuri/jsonschema": {"validate"},
 	"github.com/tidwall/gjson":              {"mapping"},
+	"github.com/expr-lang/expr":             {"automation"},
 }
 
 type pkgFiles struct {

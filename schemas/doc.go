@@ -11,6 +11,7 @@
 //     describe export returns (see DESIGN.md, "Connector contract").
 //   - [ExchangeFile] (exchange.schema.json): one recorded HTTP exchange of a connector, as the
 //     broker records it in a run.
+//   - [AutomationFile] (automation.schema.json): an automation, as a consumer writes it.
 //
 // # Notes
 //

@@ -21,3 +21,7 @@ var FS embed.FS
 // connector request through the host's broker, secrets masked), the format runs keep and
 // replay reads.
 const ExchangeFile = "exchange.schema.json"
+
+// AutomationFile is the name, within [FS], of the automation schema: what a consumer writes to
+// create or update an automation.
+const AutomationFile = "automation.schema.json"
