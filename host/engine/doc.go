@@ -1,0 +1,28 @@
+// Package engine turns trigger events into runs. Its workers lease work items from the
+// environment's store (package ledger), run one step per item — a connector's transform or action
+// (through the sandbox, with a broker session for its HTTP), a filter, a respond — and settle the
+// item with the step's record, the run's status and the next step's item in one commit.
+//
+// It owns the run's progress: starting a run for an event, mapping each step's inputs from the
+// trigger and the earlier steps (package mapping, compiled by package automation), validating
+// inputs and outputs against the connector's schemas, the idempotency key of each action call,
+// classifying failures (timeouts, 5xx, 429 and connection errors retry with backoff; validation
+// and guest errors do not), the dead letter and Replay, and the activity entries of runs. Which
+// automations and connectors exist is asked of the Automations and Connectors it is given; the
+// HTTP rules are the broker's.
+//
+// An *Engine is safe for concurrent use.
+//
+// # Why one step per item
+//
+// Each step's result is stored in the commit that enqueues the next step, so a crash between
+// two steps re-runs neither the finished step nor skips the next: the next item is either in the
+// store or the finished step's item still is. A replay re-queues the dead-lettered item of the
+// failed step; the steps before it keep their records and feed the mapping as before.
+//
+// # Not yet
+//
+// forEach and call steps fail with kind "unsupported"; per-consumer concurrency and rate quotas,
+// graceful release of leased items on shutdown beyond finishing the ones in hand, and redaction of
+// secret fields below the input's top level are left for the next change (see the issue note).
+package engine

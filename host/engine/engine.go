@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/splicehq/splice/host/automation"
+	"github.com/splicehq/splice/host/broker"
+	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/queue"
+	"github.com/splicehq/splice/host/sandbox"
+)
+
+// Connectors finds the active version of an app in the engine's environment.
+type Connectors interface {
+	Active(ctx context.Context, appKey string) (*connector.Connector, error)
+}
+
+// Automations finds a consumer's automation, compiled.
+type Automations interface {
+	Program(ctx context.Context, consumer, id string) (*automation.Program, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultWorkers  = 8
+	DefaultLeaseTTL = 2 * time.Minute
+)
+
+// Options configures an Engine. Store, Connectors, Automations and Broker are required.
+type Options struct {
+	Store       ledger.Store   `json:"-"`
+	Connectors  Connectors     `json:"-"`
+	Automations Automations    `json:"-"`
+	Broker      *broker.Broker `json:"-"`
+	// Workers is the number of items worked at once; 0 means DefaultWorkers.
+	Workers int `json:"workers"`
+	// LeaseTTL is how long a worker holds an item before another may take it; 0 means
+	// DefaultLeaseTTL. It must exceed the longest step (the sandbox's deadlines).
+	LeaseTTL time.Duration `json:"leaseTtl"`
+	// Retry is the default retry policy; an automation's own overrides its fields.
+	Retry queue.Policy `json:"retry"`
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger `json:"-"`
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time `json:"-"`
+	// Rand supplies the retry jitter; nil uses the global source.
+	Rand *rand.Rand `json:"-"`
+}
+
+// Engine turns trigger events into runs: its workers lease work items from the store, run one
+// step per item and settle each with the step's record and the next item in one commit. It is
+// safe for concurrent use.
+type Engine struct {
+	o       Options
+	schemas sync.Map // schema text → *validate.Schema
+}
+
+// New returns an Engine.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil || o.Connectors == nil || o.Automations == nil || o.Broker == nil {
+		return nil, errors.New("engine: options: store, connectors, automations and broker are required")
+	}
+	if o.Workers < 0 || o.LeaseTTL < 0 {
+		return nil, errors.New("engine: options: negative workers or lease TTL")
+	}
+	if err := o.Retry.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: options: %w", err)
+	}
+	if o.Workers == 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Engine{o: o}, nil
+}
+
+// Run works the queue with the configured workers until ctx ends, then lets the items in hand
+// finish (each within its own deadlines) and returns. Items not started stay in the store.
+func (e *Engine) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range e.o.Workers {
+		wg.Go(func() { e.worker(ctx) })
+	}
+	wg.Wait()
+}
+
+func (e *Engine) worker(ctx context.Context) {
+	for ctx.Err() == nil {
+		ls, err := e.o.Store.Lease(ctx, 1, e.o.LeaseTTL)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.o.Logger.Error("engine: lease", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if len(ls) == 0 {
+			wait := 250 * time.Millisecond
+			if next := e.o.Store.NextDue(); !next.IsZero() {
+				wait = min(wait, max(time.Until(next), time.Millisecond))
+			}
+			select {
+			case <-e.o.Store.Ready():
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		// The step runs to its end even when ctx ends: its own deadlines bound it.
+		if err := e.Process(context.WithoutCancel(ctx), ls[0]); err != nil {
+			e.o.Logger.Error("engine: process", "item", ls[0].Item.ID, "err", err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
+// itemData is the engine's state in a work item.
+type itemData struct {
+	Step int `json:"step"` // index of the step to run in the automation's steps
+}
+
+// runData is the engine's part of a run record.
+type runData struct {
+	AutomationName string          `json:"automationName,omitempty"`
+	Output         json.RawMessage `json:"output,omitempty"`
+	Error          *StepError      `json:"error,omitempty"`
+	FailedStep     string          `json:"failedStep,omitempty"`
+}
+
+// StepError is a failed step's error as runs record it.
+type StepError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// Retryable reports whether the engine retried (or would retry) the step.
+	Retryable bool `json:"retryable"`
+}
+
+// StepRecord is what a run keeps of one step.
+type StepRecord struct {
+	ID         string            `json:"id"`
+	Kind       automation.Kind   `json:"kind"`
+	Status     string            `json:"status"` // succeeded, filtered, failed
+	Attempts   int               `json:"attempts"`
+	Input      json.RawMessage   `json:"input,omitempty"`
+	Output     json.RawMessage   `json:"output,omitempty"`
+	Logs       []sandbox.LogLine `json:"logs,omitempty"`
+	Exchanges  []broker.Exchange `json:"exchanges,omitempty"`
+	DurationMS float64           `json:"durationMs"`
+	Error      *StepError        `json:"error,omitempty"`
+	StartedAt  time.Time         `json:"startedAt"`
+}
+
+// IdempotencyKey is the key an action call gets: stable across retries of one step of one run
+// (and one forEach index), different for any other.
+func IdempotencyKey(runID, stepID string, index int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", runID, stepID, index))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Process runs one leased item: the start of a run (which creates the run record) or one step,
+// and settles it.
+func (e *Engine) Process(ctx context.Context, l ledger.Lease) error {
+	it := l.Item
+	prog, err := e.o.Automations.Program(ctx, it.Consumer, it.Automation)
+	if err != nil {
+		// The automation is gone (deleted after the event was accepted): nothing to run.
+		e.o.Logger.Warn("engine: automation not found; item dropped", "automation", it.Automation, "err", err)
+		return e.o.Store.Ack(ctx, l, ledger.Commit{Activity: []ledger.Activity{{Consumer: it.Consumer, Kind: "event.dropped",
+			Data: mustJSON(map[string]string{"event": it.Event, "automation": it.Automation, "reason": err.Error()})}}})
+	}
+	if it.Run == "" {
+		return e.start(ctx, l, prog)
+	}
+	return e.step(ctx, l, prog)
+}
+
+// start creates the run and enqueues its first step, in one commit.
+func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
+	it := l.Item
+	now := e.o.Now()
+	run := &ledger.Run{ID: ledger.NewID(now), Automation: it.Automation, Event: it.Event, Status: ledger.Running,
+		Data: mustJSON(runData{AutomationName: prog.Automation.Name})}
+	c := ledger.Commit{Run: run}
+	if len(prog.Steps) == 0 {
+		run.Status = ledger.Succeeded
+		c.Activity = []ledger.Activity{runActivity(it.Consumer, "run.succeeded", run)}
+	} else {
+		c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: run.ID, Step: prog.Steps[0].Step.ID, Data: mustJSON(itemData{Step: 0})}}
+	}
+	return e.o.Store.Ack(ctx, l, c)
+}
+
+func runActivity(consumer, kind string, r *ledger.Run) ledger.Activity {
+	return ledger.Activity{Consumer: consumer, Kind: kind, Data: mustJSON(map[string]string{"run": r.ID, "automation": r.Automation, "event": r.Event})}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only the engine's own types are marshalled here
+	}
+	return b
+}
+
+// Replay runs a failed or dead run again from the step that failed: its dead-lettered item is
+// requeued with its attempts reset, and the steps that had succeeded keep their records and are
+// not run again (their outputs feed the rest as before).
+//
+// # Errors
+//
+// ledger.ErrNotFound when the run is not the consumer's, or has no dead-lettered step (it did not
+// fail, or is being replayed already).
+func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
+	run, err := e.o.Store.Run(ctx, consumer, runID)
+	if err != nil {
+		return err
+	}
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		items, next, err := e.o.Store.Dead(ctx, consumer, p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Run != runID {
+				continue
+			}
+			if err := e.o.Store.Requeue(ctx, consumer, it.ID); err != nil {
+				return err
+			}
+			return e.o.Store.Append(ctx, runActivity(consumer, "run.replayed", &run))
+		}
+		if next == "" {
+			return fmt.Errorf("engine: replay %s: %w: the run has no failed step to run again", runID, ledger.ErrNotFound)
+		}
+		p.Cursor = next
+	}
+}

@@ -1,0 +1,317 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/splicehq/splice/host/automation"
+	"github.com/splicehq/splice/host/broker"
+	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/engine"
+	"github.com/splicehq/splice/host/internal/testkit"
+	"github.com/splicehq/splice/host/kv"
+	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/queue"
+	"github.com/splicehq/splice/host/sandbox"
+)
+
+var ctx = context.Background()
+
+type connectors map[string]*connector.Connector
+
+func (c connectors) Active(_ context.Context, appKey string) (*connector.Connector, error) {
+	if conn, ok := c[appKey]; ok {
+		return conn, nil
+	}
+	return nil, fmt.Errorf("no connector %s", appKey)
+}
+
+type automations struct {
+	mu sync.Mutex
+	m  map[string]*automation.Program
+}
+
+func (a *automations) Program(_ context.Context, consumer, id string) (*automation.Program, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p, ok := a.m[consumer+"/"+id]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("no automation %s", id)
+}
+
+func (a *automations) put(t *testing.T, consumer, id, doc string) {
+	t.Helper()
+	au, err := automation.Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := automation.Compile(au)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.m[consumer+"/"+id] = p
+	a.mu.Unlock()
+}
+
+type creds struct{ secrets map[string]string }
+
+func (c creds) Secrets(context.Context, string, string) (map[string]string, error) {
+	return maps.Clone(c.secrets), nil
+}
+func (c creds) SwapSecrets(context.Context, string, string, map[string]string, map[string]string) (bool, error) {
+	return false, nil
+}
+
+type fixture struct {
+	store *ledger.Embedded
+	autos *automations
+	eng   *engine.Engine
+}
+
+// newFixture wires a real store on disk, real connectors built from source (json, the Go
+// http-probe) and a broker allowed to reach loopback upstreams.
+func newFixture(t *testing.T, probeTimeout time.Duration) *fixture {
+	t.Helper()
+	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := ledger.Open(ctx, db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := sandbox.New(ctx, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	conns := connectors{}
+	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe"} {
+		opts := connector.Options{}
+		if app == "http-probe" {
+			opts.Policy = sandbox.Limits{Timeout: probeTimeout}
+		}
+		c, err := connector.Load(ctx, rt, testkit.Guest(t, guest), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[app] = c
+	}
+	b, err := broker.New(broker.Options{Env: "development", AllowHTTP: true, AllowLoopback: true, AnyPort: true,
+		Credentials: creds{map[string]string{"apiKey": "sk_engine_CANARY_1122"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	autos := &automations{m: map[string]*automation.Program{}}
+	eng, err := engine.New(engine.Options{Store: store, Connectors: conns, Automations: autos, Broker: b, Workers: 4,
+		Retry: queue.Policy{BaseDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{store: store, autos: autos, eng: eng}
+}
+
+// start runs the engine until the test ends.
+func (f *fixture) start(t *testing.T) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f.eng.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (f *fixture) accept(t *testing.T, consumer, auto, payload string) string {
+	t.Helper()
+	out, err := f.store.Accept(ctx, []ledger.NewEvent{{Consumer: consumer, Automation: auto, Payload: json.RawMessage(payload)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out[0].ID
+}
+
+// waitRun waits (at most 60 s) until the event's run reaches one of the statuses.
+func (f *fixture) waitRun(t *testing.T, consumer, event string, want ...ledger.Status) ledger.Run {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		runs, _, err := f.store.Runs(ctx, ledger.RunQuery{Consumer: consumer, Page: ledger.Page{Limit: ledger.MaxPageSize}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			if r.Event != event {
+				continue
+			}
+			for _, w := range want {
+				if r.Status == w {
+					return r
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the run of event %s never reached %v", event, want)
+	return ledger.Run{}
+}
+
+func (f *fixture) steps(t *testing.T, consumer, run string) map[string]engine.StepRecord {
+	t.Helper()
+	steps, _, err := f.store.Steps(ctx, consumer, run, ledger.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]engine.StepRecord{}
+	for _, s := range steps {
+		var rec engine.StepRecord
+		if err := json.Unmarshal(s.Data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		out[rec.ID] = rec
+	}
+	return out
+}
+
+const ordersAutomation = `{"name": "big orders to the upstream",
+ "trigger": {"appKey": "shop", "triggerKey": "new-order"},
+ "steps": [
+   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger.order}}", "paths": ["id", "total"]}},
+   {"id": "big", "filter": "steps.pick.output.total >= 10"},
+   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "k",
+    "inputParams": {"method": "POST", "url": "%s/orders", "body": "order {{steps.pick.output.id}} of {{consumer.key}}", "auth": true}}
+ ]}`
+
+// TestRuns runs the orders automation end to end: a transform, a filter and an action to a
+// loopback upstream, with mapping across steps, the credential injected, and per-step records.
+func TestRuns(t *testing.T) {
+	var got sync.Map
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b), r.Header.Get("X-Api-Key"))
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "a1", fmt.Sprintf(ordersAutomation, up.URL))
+	f.start(t)
+
+	big := f.accept(t, "acme", "a1", `{"order":{"id":42,"total":20,"note":"x"}}`)
+	small := f.accept(t, "acme", "a1", `{"order":{"id":43,"total":5}}`)
+	r := f.waitRun(t, "acme", big, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if r.Status != ledger.Succeeded {
+		t.Fatalf("run of the big order: %s %s", r.Status, r.Data)
+	}
+	if key, ok := got.Load("order 42 of acme"); !ok || key != "sk_engine_CANARY_1122" {
+		t.Errorf("the upstream got %v (key %v)", ok, key)
+	}
+	steps := f.steps(t, "acme", r.ID)
+	if string(steps["pick"].Output) != `{"id":42,"total":20}` || string(steps["big"].Output) != "true" || steps["post"].Status != "succeeded" {
+		t.Errorf("step records: %+v", steps)
+	}
+	if ex := steps["post"].Exchanges; len(ex) != 1 || !ex[0].Injected || ex[0].Status != 200 {
+		t.Errorf("post exchanges: %+v", ex)
+	}
+	if b, _ := json.Marshal(steps); strings.Contains(string(b), "CANARY") {
+		t.Errorf("a step record holds the secret: %s", b)
+	}
+	if r := f.waitRun(t, "acme", small, ledger.Filtered, ledger.Succeeded, ledger.Failed); r.Status != ledger.Filtered {
+		t.Errorf("run of the small order: %s", r.Status)
+	}
+	if _, ok := got.Load("order 43 of acme"); ok {
+		t.Error("the filtered order reached the upstream")
+	}
+	acts, _, _ := f.store.Activity(ctx, "acme", ledger.Page{})
+	kinds := map[string]int{}
+	for _, a := range acts {
+		kinds[a.Kind]++
+	}
+	if kinds["run.succeeded"] != 1 || kinds["run.filtered"] != 1 {
+		t.Errorf("activity: %v", kinds)
+	}
+}
+
+// TestRetryDeadAndReplay: an upstream that hangs makes the action time out; the step is retried
+// with backoff, the run goes dead when attempts run out, and a replay after the upstream recovers
+// runs the failed step only (the transform before it keeps its one record).
+func TestRetryDeadAndReplay(t *testing.T) {
+	var calls, hang atomic.Int64
+	hang.Store(1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if hang.Load() == 1 {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 500*time.Millisecond)
+	f.autos.put(t, "acme", "a1", fmt.Sprintf(ordersAutomation, up.URL))
+	f.start(t)
+
+	ev := f.accept(t, "acme", "a1", `{"order":{"id":7,"total":99}}`)
+	r := f.waitRun(t, "acme", ev, ledger.Dead, ledger.Succeeded, ledger.Failed)
+	if r.Status != ledger.Dead || calls.Load() != 3 {
+		t.Fatalf("after 3 timeouts: run %s, %d upstream calls, data %s", r.Status, calls.Load(), r.Data)
+	}
+	before := f.steps(t, "acme", r.ID)
+	if before["post"].Attempts != 3 || before["post"].Error == nil || before["post"].Error.Kind != "timeout" || !before["post"].Error.Retryable {
+		t.Errorf("failed step record: %+v", before["post"])
+	}
+	acts, _, _ := f.store.Activity(ctx, "acme", ledger.Page{})
+	retried := 0
+	for _, a := range acts {
+		if a.Kind == "step.retried" {
+			retried++
+		}
+	}
+	if retried != 2 {
+		t.Errorf("%d step.retried entries, want 2", retried)
+	}
+
+	hang.Store(0)
+	if err := f.eng.Replay(ctx, "acme", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	r = f.waitRun(t, "acme", ev, ledger.Succeeded)
+	after := f.steps(t, "acme", r.ID)
+	if !after["pick"].StartedAt.Equal(before["pick"].StartedAt) {
+		t.Error("the transform that had succeeded ran again on replay")
+	}
+	if after["post"].Status != "succeeded" || calls.Load() != 4 {
+		t.Errorf("after replay: post %+v, %d upstream calls", after["post"], calls.Load())
+	}
+	if err := f.eng.Replay(ctx, "acme", r.ID); err == nil {
+		t.Error("replay of a succeeded run: no error")
+	}
+	if err := f.eng.Replay(ctx, "other", r.ID); err == nil {
+		t.Error("replay of another consumer's run: no error")
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	k := engine.IdempotencyKey("run1", "post", 0)
+	if k != engine.IdempotencyKey("run1", "post", 0) || len(k) != 32 {
+		t.Errorf("key %q is not stable", k)
+	}
+	for _, other := range []string{engine.IdempotencyKey("run2", "post", 0), engine.IdempotencyKey("run1", "post2", 0), engine.IdempotencyKey("run1", "post", 1)} {
+		if other == k {
+			t.Error("two different steps share a key")
+		}
+	}
+}

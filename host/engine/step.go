@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/automation"
+	"github.com/splicehq/splice/host/broker"
+	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/queue"
+	"github.com/splicehq/splice/host/sandbox"
+	"github.com/splicehq/splice/host/validate"
+)
+
+// stepFailure is a failed step: what to record and whether it may be retried (and after what).
+type stepFailure struct {
+	kind       string
+	msg        string
+	retryable  bool
+	retryAfter time.Duration
+}
+
+func (f *stepFailure) Error() string { return f.kind + ": " + f.msg }
+
+func permanent(kind, format string, args ...any) *stepFailure {
+	return &stepFailure{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// step runs the step an item names and settles the item.
+func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
+	it := l.Item
+	var d itemData
+	if err := json.Unmarshal(it.Data, &d); err != nil || d.Step < 0 || d.Step >= len(prog.Steps) || prog.Steps[d.Step].Step.ID != it.Step {
+		return e.finish(ctx, l, nil, ledger.Failed, "", &StepError{Kind: "automation_changed",
+			Message: fmt.Sprintf("step %q is no longer step %d of the automation", it.Step, d.Step)}, ledger.DeadLetter)
+	}
+	cs := prog.Steps[d.Step]
+	run, err := e.o.Store.Run(ctx, it.Consumer, it.Run)
+	if err != nil {
+		return fmt.Errorf("engine: run %s: %w", it.Run, err)
+	}
+	scope, err := e.scope(ctx, it, &run, prog)
+	if err != nil {
+		return err
+	}
+	start := e.o.Now()
+	rec := StepRecord{ID: cs.Step.ID, Kind: cs.Step.Kind(), Attempts: it.Attempts + 1, StartedAt: start}
+	filtered, fail := e.execute(ctx, it, cs, d.Step, scope, &rec)
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	key := fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)
+
+	switch {
+	case fail != nil:
+		rec.Status = "failed"
+		rec.Error = &StepError{Kind: fail.kind, Message: fail.msg, Retryable: fail.retryable}
+		return e.fail(ctx, l, &run, prog, key, &rec, fail)
+	case filtered:
+		rec.Status = "filtered"
+		steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
+		return e.finishWith(ctx, l, &run, ledger.Filtered, nil, "", steps, ledger.Done, "run.filtered")
+	}
+	rec.Status = "succeeded"
+	steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
+	if d.Step+1 == len(prog.Steps) {
+		return e.finishWith(ctx, l, &run, ledger.Succeeded, rec.Output, "", steps, ledger.Done, "run.succeeded")
+	}
+	next := prog.Steps[d.Step+1].Step
+	c := ledger.Commit{Steps: steps, Next: []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: it.Run, Step: next.ID,
+		Data: mustJSON(itemData{Step: d.Step + 1})}}}
+	if run.Status != ledger.Running {
+		run.Status, run.UpdatedAt = ledger.Running, time.Time{}
+		c.Run = &run
+	}
+	return e.o.Store.Ack(ctx, l, c)
+}
+
+// fail settles a failed step: retry later when the error allows it and attempts remain, else the
+// run ends failed (a permanent error) or dead (retries exhausted). Either way the item goes to
+// the dead letter, from which Replay takes it back.
+func (e *Engine) fail(ctx context.Context, l ledger.Lease, run *ledger.Run, prog *automation.Program, key string, rec *StepRecord, f *stepFailure) error {
+	it := l.Item
+	steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
+	if f.retryable {
+		dec := e.policy(prog).Next(it.Attempts+1, f.retryAfter, e.o.Rand)
+		if !dec.Dead {
+			run.Status, run.UpdatedAt = ledger.Retrying, time.Time{}
+			return e.o.Store.Ack(ctx, l, ledger.Commit{Disposition: ledger.RetryAt, Due: e.o.Now().Add(dec.Delay), LastError: f.Error(),
+				Run: run, Steps: steps, Activity: []ledger.Activity{{Consumer: it.Consumer, Kind: "step.retried",
+					Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})}}})
+		}
+		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, steps, ledger.DeadLetter, "run.dead", rec.Error)
+	}
+	return e.finishWith(ctx, l, run, ledger.Failed, nil, rec.ID, steps, ledger.DeadLetter, "run.failed", rec.Error)
+}
+
+// finish ends a run whose record could not be read as usual.
+func (e *Engine) finish(ctx context.Context, l ledger.Lease, run *ledger.Run, status ledger.Status, failed string, se *StepError, disp ledger.Disposition) error {
+	if run == nil {
+		r, err := e.o.Store.Run(ctx, l.Item.Consumer, l.Item.Run)
+		if err != nil {
+			return fmt.Errorf("engine: run %s: %w", l.Item.Run, err)
+		}
+		run = &r
+	}
+	kind := "run.failed"
+	return e.finishWith(ctx, l, run, status, nil, failed, nil, disp, kind, se)
+}
+
+// finishWith sets the run's final status and settles the item, with the step records and an
+// activity entry, in one commit.
+func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run, status ledger.Status, output json.RawMessage,
+	failedStep string, steps []ledger.Step, disp ledger.Disposition, activity string, se ...*StepError) error {
+	var rd runData
+	_ = json.Unmarshal(run.Data, &rd)
+	rd.Output, rd.FailedStep, rd.Error = output, failedStep, nil
+	if len(se) > 0 {
+		rd.Error = se[0]
+	}
+	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
+	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps, Activity: []ledger.Activity{runActivity(l.Item.Consumer, activity, run)}}
+	if disp != ledger.Done && rd.Error != nil {
+		c.LastError = rd.Error.Kind + ": " + rd.Error.Message
+	}
+	return e.o.Store.Ack(ctx, l, c)
+}
+
+// policy is the engine's retry policy with the automation's overrides.
+func (e *Engine) policy(prog *automation.Program) queue.Policy {
+	p := e.o.Retry
+	if r := prog.Automation.Retry; r != nil {
+		if r.MaxAttempts > 0 {
+			p.MaxAttempts = r.MaxAttempts
+		}
+		if r.BaseDelayMS > 0 {
+			p.BaseDelay = time.Duration(r.BaseDelayMS) * time.Millisecond
+		}
+		if r.MaxDelayMS > 0 {
+			p.MaxDelay = time.Duration(r.MaxDelayMS) * time.Millisecond
+		}
+	}
+	return p
+}
+
+// scope builds the document templates and conditions read: the event's payload, the outputs of
+// the steps run so far, and the run's identity.
+func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) ([]byte, error) {
+	ev, err := e.o.Store.Event(ctx, it.Consumer, it.Event)
+	if err != nil {
+		return nil, fmt.Errorf("engine: event %s: %w", it.Event, err)
+	}
+	outputs := map[string]json.RawMessage{}
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		steps, next, err := e.o.Store.Steps(ctx, it.Consumer, it.Run, p)
+		if err != nil {
+			return nil, fmt.Errorf("engine: steps of run %s: %w", it.Run, err)
+		}
+		for _, s := range steps {
+			var rec StepRecord
+			if json.Unmarshal(s.Data, &rec) == nil && rec.Status == "succeeded" {
+				outputs[rec.ID] = mustJSON(map[string]json.RawMessage{"output": orNull(rec.Output)})
+			}
+		}
+		if next == "" {
+			break
+		}
+		p.Cursor = next
+	}
+	return json.Marshal(map[string]any{
+		"trigger":    orNull(ev.Payload),
+		"steps":      outputs,
+		"automation": map[string]string{"id": it.Automation, "name": prog.Automation.Name},
+		"run":        map[string]string{"id": run.ID, "event": run.Event},
+		"consumer":   map[string]string{"key": it.Consumer},
+	})
+}
+
+func orNull(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// execute runs one step and fills rec; filtered reports a filter that stopped the run.
+func (e *Engine) execute(ctx context.Context, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) (filtered bool, fail *stepFailure) {
+	s := cs.Step
+	switch s.Kind() {
+	case automation.KindFilter:
+		var sources map[string]any
+		if err := json.Unmarshal(scope, &sources); err != nil {
+			return false, permanent("internal", "scope: %v", err)
+		}
+		ok, err := cs.Condition.Eval(sources)
+		if err != nil {
+			return false, permanent("condition", "%v", err)
+		}
+		rec.Output = mustJSON(ok)
+		return !ok, nil
+	case automation.KindRespond:
+		out, _ := cs.Input.Eval(scope)
+		rec.Output = out
+		return false, nil
+	case automation.KindTransform, automation.KindAction:
+		return false, e.call(ctx, it, cs, index, scope, rec)
+	}
+	return false, permanent("unsupported", "%s steps are not run by this version of the engine", s.Kind())
+}
+
+// call runs an action or a transform of a connector.
+func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) *stepFailure {
+	s := cs.Step
+	conn, err := e.o.Connectors.Active(ctx, s.AppKey)
+	if err != nil {
+		return permanent("connector", "app %s: %v", s.AppKey, err)
+	}
+	m := conn.Manifest()
+	var inSchema, outSchema json.RawMessage
+	key, export := s.ActionKey, abi.ExportAction
+	if s.Kind() == automation.KindTransform {
+		key, export = s.TransformKey, abi.ExportTransform
+		t, ok := m.Transform(key)
+		if !ok {
+			return permanent("connector", "%s has no transform %q", s.AppKey, key)
+		}
+		inSchema, outSchema = t.InputSchema, t.OutputSchema
+	} else {
+		a, ok := m.Action(key)
+		if !ok {
+			return permanent("connector", "%s has no action %q", s.AppKey, key)
+		}
+		inSchema, outSchema = a.InputSchema, a.OutputSchema
+	}
+	input, _ := cs.Input.Eval(scope)
+	rec.Input = redactInput(inSchema, input)
+	if err := e.validate(inSchema, input); err != nil {
+		return permanent("invalid_input", "%v", err)
+	}
+	var doc []byte
+	sessOpts := broker.SessionOptions{Consumer: it.Consumer, Manifest: m, Credential: s.CredentialKey}
+	if export == abi.ExportAction {
+		doc = mustJSON(map[string]any{"key": key, "params": json.RawMessage(input), "idempotencyKey": IdempotencyKey(it.Run, s.ID, index)})
+	} else {
+		doc = mustJSON(map[string]any{"key": key, "input": json.RawMessage(input)})
+		sessOpts.Manifest = &abi.Manifest{AppKey: m.AppKey} // transforms are pure: no host allowed
+	}
+	sess := e.o.Broker.Session(sessOpts)
+	res, err := conn.CallWith(ctx, sandbox.CallOptions{Consumer: it.Consumer, Export: export, Input: doc, HTTP: sess})
+	rec.Exchanges = sess.Exchanges()
+	if res != nil {
+		rec.Logs = res.Logs
+	}
+	if err != nil {
+		return classify(err, sess)
+	}
+	var env struct {
+		Output json.RawMessage `json:"output"`
+	}
+	if err := json.Unmarshal(res.Output, &env); err != nil || len(env.Output) == 0 {
+		return permanent("invalid_output", "the %s export's output has no \"output\" member", export)
+	}
+	rec.Output = env.Output
+	if err := e.validate(outSchema, env.Output); err != nil {
+		return permanent("invalid_output", "%v", err)
+	}
+	return nil
+}
+
+// classify decides whether a failed call may be retried: timeouts may; a guest error may when
+// the last HTTP exchange of the call was a 5xx, a 429 or a transport failure (the upstream's
+// trouble, not the request's); nothing else may.
+func classify(err error, sess *broker.Session) *stepFailure {
+	kind := sandbox.KindOf(err)
+	f := &stepFailure{kind: string(kind), msg: err.Error(), retryAfter: sess.RetryAfter()}
+	switch kind {
+	case sandbox.KindTimeout:
+		f.retryable = true
+	case sandbox.KindGuest:
+		if ex := sess.Exchanges(); len(ex) > 0 {
+			last := ex[len(ex)-1]
+			switch {
+			case last.Status >= 500, last.Status == 429:
+				f.retryable = true
+			case last.Error != nil && (last.Error.Kind == broker.KindTimeout || last.Error.Kind == broker.KindConnection):
+				f.retryable = true
+			}
+		}
+	}
+	if f.retryAfter > 0 {
+		f.retryable = true
+	}
+	return f
+}
+
+func (e *Engine) validate(schema, doc json.RawMessage) error {
+	if len(schema) == 0 {
+		return nil
+	}
+	v, ok := e.schemas.Load(string(schema))
+	if !ok {
+		s, err := validate.Compile(schema)
+		if err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		v, _ = e.schemas.LoadOrStore(string(schema), s)
+	}
+	return v.(*validate.Schema).Validate(doc)
+}
+
+// redactInput masks the input's top-level properties that the input schema marks secret.
+func redactInput(schema, input json.RawMessage) json.RawMessage {
+	var sch struct {
+		Properties map[string]struct {
+			Secret bool `json:"secret"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(schema, &sch) != nil {
+		return input
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(input, &obj) != nil {
+		return input
+	}
+	changed := false
+	for k, p := range sch.Properties {
+		if _, ok := obj[k]; ok && p.Secret {
+			obj[k] = json.RawMessage(`"[redacted]"`)
+			changed = true
+		}
+	}
+	if !changed {
+		return input
+	}
+	return mustJSON(obj)
+}
