@@ -50,7 +50,7 @@ func (a *automations) Program(_ context.Context, consumer, id string) (*automati
 	return nil, fmt.Errorf("no automation %s", id)
 }
 
-func (a *automations) put(t *testing.T, consumer, id, doc string) {
+func (a *automations) put(t testing.TB, consumer, id, doc string) {
 	t.Helper()
 	au, err := automation.Decode([]byte(doc))
 	if err != nil {
@@ -82,7 +82,7 @@ type fixture struct {
 
 // newFixture wires a real store on disk, real connectors built from source (json, the Go
 // http-probe) and a broker allowed to reach loopback upstreams.
-func newFixture(t *testing.T, probeTimeout time.Duration) *fixture {
+func newFixture(t testing.TB, probeTimeout time.Duration) *fixture {
 	t.Helper()
 	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -126,7 +126,7 @@ func newFixture(t *testing.T, probeTimeout time.Duration) *fixture {
 }
 
 // start runs the engine until the test ends.
-func (f *fixture) start(t *testing.T) {
+func (f *fixture) start(t testing.TB) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { f.eng.Run(ctx); close(done) }()
