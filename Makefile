@@ -116,12 +116,13 @@ tidy-check:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 # bench: the engine benchmarks on both engines beside the raw wazero floor (host/sandbox/doc.go),
-# durable writes, group commit against one transaction per event (host/kv), and the domain store:
-# durable accepts, lease+ack, restart with 1M waiting items (host/ledger). Narrow it with BENCH
-# (a -bench pattern) and BENCHPKG; compare runs with benchstat.
+# durable writes, group commit against one transaction per event (host/kv), the domain store:
+# durable accepts, lease+ack, restart with 1M waiting items (host/ledger), brokered requests against
+# a plain client (host/broker), template evaluation (host/mapping) and runs/s (host/engine). Narrow
+# it with BENCH (a -bench pattern) and BENCHPKG; compare runs with benchstat.
 BENCH ?= .
 BENCHCOUNT ?= 6
-BENCHPKG ?= ./host/sandbox/ ./host/kv/ ./host/ledger/
+BENCHPKG ?= ./host/sandbox/ ./host/kv/ ./host/ledger/ ./host/broker/ ./host/mapping/ ./host/engine/
 bench: guests
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout=60m $(BENCHPKG) | tee $(OUT)/bench.txt
 
