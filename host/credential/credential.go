@@ -288,18 +288,14 @@ func (s *Store) Secrets(ctx context.Context, consumer, key string) (map[string]s
 	if err != nil {
 		return nil, err
 	}
-	aad := s.aad(consumer, key)
-	plain, err := s.ring.Open(r.Sealed, aad)
+	secrets, err := s.openSecrets(r, consumer, key)
 	if err != nil {
-		return nil, fmt.Errorf("credential: secrets of %s: %w", key, err)
-	}
-	defer clear(plain)
-	var secrets map[string]string
-	if err := json.Unmarshal(plain, &secrets); err != nil {
-		return nil, fmt.Errorf("credential: secrets of %s: corrupt", key)
+		return nil, err
 	}
 	if s.ring.NeedsReseal(r.Sealed) {
-		if r.Sealed, err = s.ring.Seal(plain, aad); err == nil {
+		plain, _ := json.Marshal(secrets)
+		defer clear(plain)
+		if r.Sealed, err = s.ring.Seal(plain, s.aad(consumer, key)); err == nil {
 			r.KeyID = s.ring.Current().ID()
 			err = s.write(ctx, r, version)
 		}
@@ -315,16 +311,16 @@ func (s *Store) Secrets(ctx context.Context, consumer, key string) (map[string]s
 // whether it did: false when another writer changed them since old was read (an OAuth 2.0 refresh
 // by another process, say). The broker stores refreshed tokens with it.
 func (s *Store) SwapSecrets(ctx context.Context, consumer, key string, old, next map[string]string) (bool, error) {
-	cur, err := s.Secrets(ctx, consumer, key)
+	r, version, err := s.get(ctx, consumer, key)
+	if err != nil {
+		return false, err
+	}
+	cur, err := s.openSecrets(r, consumer, key)
 	if err != nil {
 		return false, err
 	}
 	if !maps.Equal(cur, old) {
 		return false, nil
-	}
-	r, version, err := s.get(ctx, consumer, key)
-	if err != nil {
-		return false, err
 	}
 	plain, err := json.Marshal(next)
 	if err != nil {
@@ -338,15 +334,8 @@ func (s *Store) SwapSecrets(ctx context.Context, consumer, key string, old, next
 	if err != nil {
 		return false, fmt.Errorf("credential: swap %s: %w", key, err)
 	}
-	// The record is re-read after the comparison: a write in between changes its version, and
-	// the compare-and-swap below then refuses, as it should.
-	cur2, err := s.openSecrets(r, consumer, key)
-	if err != nil {
-		return false, err
-	}
-	if !maps.Equal(cur2, old) {
-		return false, nil
-	}
+	// The write is a compare-and-swap on the version read above: a write in between makes it
+	// fail, and the swap reports false, as it should.
 	r.Sealed, r.KeyID, r.UpdatedAt = sealed, s.ring.Current().ID(), s.now().UTC()
 	if err := s.write(ctx, r, version); err != nil {
 		if errors.Is(err, ledger.ErrConflict) {
