@@ -1,6 +1,7 @@
 // Package engine turns trigger events into runs. Its workers lease work items from the
 // environment's store (package ledger), run one step per item — a connector's transform or action
-// (through the sandbox, with a broker session for its HTTP), a filter, a respond — and settle the
+// (through the sandbox, with a broker session for its HTTP), a filter, a forEach, a respond — and
+// settle the
 // item with the step's record, the run's status and the next step's item in one commit.
 //
 // It owns the run's progress: starting a run for an event, mapping each step's inputs from the
@@ -20,9 +21,19 @@
 // store or the finished step's item still is. A replay re-queues the dead-lettered item of the
 // failed step; the steps before it keep their records and feed the mapping as before.
 //
+// # Why a forEach runs in one item
+//
+// A forEach runs its items inside the one work item of its step, Concurrency at a time, and keeps
+// each item's progress (the outputs of its completed nested steps) in a store object written as
+// each nested step completes, extending its lease meanwhile. A failure of one item retries the
+// whole step, and the retry skips what the progress objects say is done, so no completed nested
+// step runs twice; the join after the last item needs no counter shared between work items. The
+// cost: one item's failure holds back the forEach's completion until its retry.
+//
 // # Not yet
 //
-// forEach and call steps fail with kind "unsupported"; per-consumer concurrency and rate quotas,
-// graceful release of leased items on shutdown beyond finishing the ones in hand, and redaction of
-// secret fields below the input's top level are left for the next change (see the issue note).
+// call steps and a forEach inside a forEach fail with kind "unsupported"; per-consumer
+// concurrency and rate quotas, graceful release of leased items on shutdown beyond finishing the
+// ones in hand, and redaction of secret fields below the input's top level are left for the next
+// change (see the issue note).
 package engine

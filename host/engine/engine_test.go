@@ -315,3 +315,122 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 }
+
+// TestForEach runs nested steps over 1,000 items (a transform each, items with qty 0 filtered
+// by where), then a step that reads the forEach's output; and, against a slow upstream, checks
+// that no more than concurrency items run at once.
+func TestForEach(t *testing.T) {
+	var inFlight, peak, calls atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "lines", `{"name": "each line",
+	 "trigger": {"appKey": "shop", "triggerKey": "new-order"},
+	 "steps": [
+	   {"id": "each", "forEach": {"items": "{{trigger.lines}}", "where": "item.qty > 0", "concurrency": 8, "steps": [
+	     {"id": "sku", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{item}}", "paths": ["sku"]}},
+	     {"id": "again", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{steps.sku.output}}", "paths": ["sku"]}}]}},
+	   {"id": "summary", "respond": {"body": {"n": "{{steps.each.output.#}}", "first": "{{steps.each.output.0.again.sku}}"}}}]}`)
+	f.autos.put(t, "acme", "slow", fmt.Sprintf(`{"name": "slow upstream",
+	 "trigger": {"appKey": "shop", "triggerKey": "new-order"},
+	 "steps": [{"id": "each", "forEach": {"items": "{{trigger.lines}}", "concurrency": 4, "steps": [
+	   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%s/line/{{item.sku}}"}}]}}]}`, up.URL))
+	f.start(t)
+
+	var lines []string
+	for i := range 1000 {
+		lines = append(lines, fmt.Sprintf(`{"sku":"s%d","qty":%d}`, i, i%10))
+	}
+	ev := f.accept(t, "acme", "lines", `{"lines":[`+strings.Join(lines, ",")+`]}`)
+	r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if r.Status != ledger.Succeeded {
+		t.Fatalf("run: %s %s", r.Status, r.Data)
+	}
+	steps := f.steps(t, "acme", r.ID)
+	var out []json.RawMessage
+	if err := json.Unmarshal(steps["each"].Output, &out); err != nil || len(out) != 1000 {
+		t.Fatalf("forEach output: %d items, %v", len(out), err)
+	}
+	nulls := 0
+	for _, o := range out {
+		if string(o) == "null" {
+			nulls++
+		}
+	}
+	if nulls != 100 || string(out[1]) != `{"again":{"sku":"s1"},"sku":{"sku":"s1"}}` {
+		t.Errorf("%d filtered items (want 100); item 1 = %s", nulls, out[1])
+	}
+	if string(steps["summary"].Output) != `{"body":{"n":1000,"first":null}}` {
+		t.Errorf("summary: %s", steps["summary"].Output)
+	}
+
+	var slow []string
+	for i := range 40 {
+		slow = append(slow, fmt.Sprintf(`{"sku":"s%d"}`, i))
+	}
+	ev = f.accept(t, "acme", "slow", `{"lines":[`+strings.Join(slow, ",")+`]}`)
+	if r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead); r.Status != ledger.Succeeded {
+		t.Fatalf("slow run: %s %s", r.Status, r.Data)
+	}
+	if calls.Load() != 40 || peak.Load() > 4 || peak.Load() < 2 {
+		t.Errorf("%d calls, peak %d in flight; want 40 calls and at most 4 at once", calls.Load(), peak.Load())
+	}
+}
+
+// TestForEachRetrySkipsCompletedItems: one item's action times out; the forEach is retried, and
+// only that item's step runs again (every other item called the upstream exactly once).
+func TestForEachRetrySkipsCompletedItems(t *testing.T) {
+	var calls sync.Map // path → *atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := calls.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		if n.(*atomic.Int64).Add(1) == 1 && r.URL.Path == "/line/s7" {
+			select { // the first call of item 7 hangs past the call's deadline
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 400*time.Millisecond)
+	f.autos.put(t, "acme", "slow", fmt.Sprintf(`{"name": "retry one item",
+	 "trigger": {"appKey": "shop", "triggerKey": "new-order"},
+	 "steps": [{"id": "each", "forEach": {"items": "{{trigger.lines}}", "concurrency": 3, "steps": [
+	   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%s/line/{{item.sku}}"}}]}}]}`, up.URL))
+	f.start(t)
+	var lines []string
+	for i := range 20 {
+		lines = append(lines, fmt.Sprintf(`{"sku":"s%d"}`, i))
+	}
+	ev := f.accept(t, "acme", "slow", `{"lines":[`+strings.Join(lines, ",")+`]}`)
+	r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if r.Status != ledger.Succeeded {
+		t.Fatalf("run: %s %s", r.Status, r.Data)
+	}
+	for i := range 20 {
+		want := int64(1)
+		if i == 7 {
+			want = 2
+		}
+		n, ok := calls.Load(fmt.Sprintf("/line/s%d", i))
+		if !ok || n.(*atomic.Int64).Load() != want {
+			got := int64(0)
+			if ok {
+				got = n.(*atomic.Int64).Load()
+			}
+			t.Errorf("item %d called the upstream %d times, want %d", i, got, want)
+		}
+	}
+	if st := f.steps(t, "acme", r.ID)["each"]; st.Attempts != 2 {
+		t.Errorf("forEach attempts: %d, want 2", st.Attempts)
+	}
+}

@@ -48,7 +48,7 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	}
 	start := e.o.Now()
 	rec := StepRecord{ID: cs.Step.ID, Kind: cs.Step.Kind(), Attempts: it.Attempts + 1, StartedAt: start}
-	filtered, fail := e.execute(ctx, it, cs, d.Step, scope, &rec)
+	filtered, fail := e.execute(ctx, l, it, cs, 0, scope, &rec)
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	key := fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)
 
@@ -184,8 +184,10 @@ func orNull(b json.RawMessage) json.RawMessage {
 	return b
 }
 
-// execute runs one step and fills rec; filtered reports a filter that stopped the run.
-func (e *Engine) execute(ctx context.Context, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) (filtered bool, fail *stepFailure) {
+// execute runs one step and fills rec; filtered reports a filter that stopped the run. index is
+// the forEach index of a nested step (0 otherwise), which its idempotency key includes; l is the
+// lease a forEach keeps alive (the zero Lease for nested steps).
+func (e *Engine) execute(ctx context.Context, l ledger.Lease, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) (filtered bool, fail *stepFailure) {
 	s := cs.Step
 	switch s.Kind() {
 	case automation.KindFilter:
@@ -205,6 +207,11 @@ func (e *Engine) execute(ctx context.Context, it ledger.Item, cs *automation.Com
 		return false, nil
 	case automation.KindTransform, automation.KindAction:
 		return false, e.call(ctx, it, cs, index, scope, rec)
+	case automation.KindForEach:
+		if l.Token == "" {
+			return false, permanent("unsupported", "a forEach inside a forEach")
+		}
+		return false, e.forEach(ctx, l, cs, scope, rec)
 	}
 	return false, permanent("unsupported", "%s steps are not run by this version of the engine", s.Kind())
 }
