@@ -30,9 +30,17 @@
 // step runs twice; the join after the last item needs no counter shared between work items. The
 // cost: one item's failure holds back the forEach's completion until its retry.
 //
+// # Why a call waits without a worker
+//
+// A call step creates the called automation's run (its trigger is the step's input) and settles
+// its own item; the called run's last commit enqueues the call step again with the outcome, and
+// the caller goes on from there. No worker blocks on another run, so runs calling runs cannot
+// exhaust the workers; MaxCallDepth stops runs that call themselves. A caller failed by its
+// callee is replayed by replaying the callee.
+//
 // # Not yet
 //
-// call steps and a forEach inside a forEach fail with kind "unsupported"; per-consumer
+// A forEach inside a forEach fails with kind "unsupported"; per-consumer
 // concurrency and rate quotas, graceful release of leased items on shutdown beyond finishing the
 // ones in hand, and redaction of secret fields below the input's top level are left for the next
 // change (see the issue note).

@@ -140,7 +140,28 @@ func sleep(ctx context.Context, d time.Duration) {
 // itemData is the engine's state in a work item.
 type itemData struct {
 	Step int `json:"step"` // index of the step to run in the automation's steps
+	// Resume, on a call step's item, is the outcome of the run it called.
+	Resume *callOutcome `json:"resume,omitempty"`
 }
+
+// callOutcome is how a called run ended, handed back to the run that called it.
+type callOutcome struct {
+	Run    string          `json:"run"`
+	Status ledger.Status   `json:"status"`
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  *StepError      `json:"error,omitempty"`
+}
+
+// parentRef names the call step that started a run.
+type parentRef struct {
+	Run        string `json:"run"`
+	Automation string `json:"automation"`
+	Step       string `json:"step"`
+	Index      int    `json:"index"`
+}
+
+// MaxCallDepth bounds runs calling runs (a call step's automation calling another, and so on).
+const MaxCallDepth = 8
 
 // runData is the engine's part of a run record.
 type runData struct {
@@ -148,6 +169,11 @@ type runData struct {
 	Output         json.RawMessage `json:"output,omitempty"`
 	Error          *StepError      `json:"error,omitempty"`
 	FailedStep     string          `json:"failedStep,omitempty"`
+	// Input is a called run's trigger document: the calling step's input.
+	Input json.RawMessage `json:"input,omitempty"`
+	// Parent is the call step that started this run, which its end resumes.
+	Parent *parentRef `json:"parent,omitempty"`
+	Depth  int        `json:"depth,omitempty"`
 }
 
 // StepError is a failed step's error as runs record it.

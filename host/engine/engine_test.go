@@ -434,3 +434,72 @@ func TestForEachRetrySkipsCompletedItems(t *testing.T) {
 		t.Errorf("forEach attempts: %d, want 2", st.Attempts)
 	}
 }
+
+// TestCall: a call step runs another automation of the consumer with its input as the trigger
+// and uses its output; a call of a missing automation, and runs calling themselves past
+// MaxCallDepth, fail the caller.
+func TestCall(t *testing.T) {
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "main", `{"name": "main", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [
+	   {"id": "c", "call": {"automation": "sub", "input": {"x": "{{trigger.order.id}}"}}},
+	   {"id": "r", "respond": {"body": {"got": "{{steps.c.output.y}}"}}}]}`)
+	f.autos.put(t, "acme", "sub", `{"name": "sub", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "p", "appKey": "json", "transformKey": "pick", "inputParams": {"value": {"y": "{{trigger.x}}", "z": 1}, "paths": ["y"]}}]}`)
+	f.autos.put(t, "acme", "broken", `{"name": "broken", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "c", "call": {"automation": "nope"}}]}`)
+	f.autos.put(t, "acme", "loop", `{"name": "loop", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "c", "call": {"automation": "loop"}}]}`)
+	f.start(t)
+
+	ev := f.accept(t, "acme", "main", `{"order":{"id":42}}`)
+	f.waitRun(t, "acme", ev, ledger.Succeeded) // the called run, or main's: both share the event
+	var r ledger.Run
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		runs, _, _ := f.store.Runs(ctx, ledger.RunQuery{Consumer: "acme", Automation: "main"})
+		if len(runs) != 1 {
+			t.Fatalf("%d runs of main", len(runs))
+		}
+		if r = runs[0]; r.Status != ledger.Running {
+			break
+		}
+	}
+	if r.Status != ledger.Succeeded {
+		t.Fatalf("main: %s %s", r.Status, r.Data)
+	}
+	steps := f.steps(t, "acme", r.ID)
+	if string(steps["c"].Output) != `{"y":42}` || string(steps["r"].Output) != `{"body":{"got":42}}` {
+		t.Errorf("call output %s, respond %s", steps["c"].Output, steps["r"].Output)
+	}
+	if sub, _, _ := f.store.Runs(ctx, ledger.RunQuery{Consumer: "acme", Automation: "sub"}); len(sub) != 1 || sub[0].Status != ledger.Succeeded {
+		t.Errorf("the called run: %+v", sub)
+	}
+
+	for _, tc := range []struct{ auto, want string }{{"broken", `automation nope`}, {"loop", "call_depth"}} {
+		ev := f.accept(t, "acme", tc.auto, `{}`)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			runs, _, _ := f.store.Runs(ctx, ledger.RunQuery{Consumer: "acme", Automation: tc.auto})
+			var first *ledger.Run
+			for i := range runs {
+				var rd struct {
+					Parent *struct{} `json:"parent"`
+				}
+				json.Unmarshal(runs[i].Data, &rd)
+				if runs[i].Event == ev && rd.Parent == nil {
+					first = &runs[i]
+				}
+			}
+			if first != nil && first.Status == ledger.Failed {
+				if !strings.Contains(string(first.Data), tc.want) {
+					t.Errorf("%s failed with %s, want it to mention %q", tc.auto, first.Data, tc.want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never failed: %+v", tc.auto, first)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

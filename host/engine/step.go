@@ -48,9 +48,18 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	}
 	start := e.o.Now()
 	rec := StepRecord{ID: cs.Step.ID, Kind: cs.Step.Kind(), Attempts: it.Attempts + 1, StartedAt: start}
-	filtered, fail := e.execute(ctx, l, it, cs, 0, scope, &rec)
-	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	key := fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)
+	var filtered bool
+	var fail *stepFailure
+	if cs.Step.Kind() == automation.KindCall {
+		if d.Resume == nil {
+			return e.startCall(ctx, l, &run, cs, d.Step, scope)
+		}
+		fail = resumeCall(d.Resume, &rec)
+	} else {
+		filtered, fail = e.execute(ctx, l, it, cs, 0, scope, &rec)
+	}
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 
 	switch {
 	case fail != nil:
@@ -121,6 +130,11 @@ func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run
 	}
 	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
 	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps, Activity: []ledger.Activity{runActivity(l.Item.Consumer, activity, run)}}
+	if p := rd.Parent; p != nil {
+		// A called run's end resumes its caller's call step, in the same commit.
+		c.Next = []ledger.NewItem{{Automation: p.Automation, Event: run.Event, Run: p.Run, Step: p.Step,
+			Data: mustJSON(itemData{Step: p.Index, Resume: &callOutcome{Run: run.ID, Status: status, Output: output, Error: rd.Error}})}}
+	}
 	if disp != ledger.Done && rd.Error != nil {
 		c.LastError = rd.Error.Kind + ": " + rd.Error.Message
 	}
@@ -147,9 +161,15 @@ func (e *Engine) policy(prog *automation.Program) queue.Policy {
 // scope builds the document templates and conditions read: the event's payload, the outputs of
 // the steps run so far, and the run's identity.
 func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) ([]byte, error) {
-	ev, err := e.o.Store.Event(ctx, it.Consumer, it.Event)
-	if err != nil {
-		return nil, fmt.Errorf("engine: event %s: %w", it.Event, err)
+	var rd runData
+	_ = json.Unmarshal(run.Data, &rd)
+	trigger := rd.Input // a called run's trigger is its caller's input
+	if rd.Parent == nil {
+		ev, err := e.o.Store.Event(ctx, it.Consumer, it.Event)
+		if err != nil {
+			return nil, fmt.Errorf("engine: event %s: %w", it.Event, err)
+		}
+		trigger = ev.Payload
 	}
 	outputs := map[string]json.RawMessage{}
 	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
@@ -169,7 +189,7 @@ func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, pro
 		p.Cursor = next
 	}
 	return json.Marshal(map[string]any{
-		"trigger":    orNull(ev.Payload),
+		"trigger":    orNull(trigger),
 		"steps":      outputs,
 		"automation": map[string]string{"id": it.Automation, "name": prog.Automation.Name},
 		"run":        map[string]string{"id": run.ID, "event": run.Event},
@@ -341,4 +361,57 @@ func redactInput(schema, input json.RawMessage) json.RawMessage {
 		return input
 	}
 	return mustJSON(obj)
+}
+
+// startCall starts the run a call step asks for: the called automation's run is created with the
+// step's input as its trigger, and its first step enqueued, in the commit that settles the call
+// step's item. The called run's end enqueues the call step again, with the outcome (resumeCall).
+func (e *Engine) startCall(ctx context.Context, l ledger.Lease, run *ledger.Run, cs *automation.CompiledStep, index int, scope []byte) error {
+	it := l.Item
+	call := cs.Step.Call
+	var rd runData
+	_ = json.Unmarshal(run.Data, &rd)
+	key := fmt.Sprintf("%04d-%s", index, cs.Step.ID)
+	failWith := func(f *stepFailure) error {
+		rec := StepRecord{ID: cs.Step.ID, Kind: automation.KindCall, Status: "failed", Attempts: it.Attempts + 1, StartedAt: e.o.Now(),
+			Error: &StepError{Kind: f.kind, Message: f.msg}}
+		return e.finishWith(ctx, l, run, ledger.Failed, nil, cs.Step.ID, []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}},
+			ledger.DeadLetter, "run.failed", rec.Error)
+	}
+	if rd.Depth+1 > MaxCallDepth {
+		return failWith(permanent("call_depth", "runs calling runs deeper than %d", MaxCallDepth))
+	}
+	prog, err := e.o.Automations.Program(ctx, it.Consumer, call.Automation)
+	if err != nil {
+		return failWith(permanent("call", "automation %s: %v", call.Automation, err))
+	}
+	input, _ := cs.Input.Eval(scope)
+	child := &ledger.Run{ID: ledger.NewID(e.o.Now()), Automation: call.Automation, Event: it.Event, Status: ledger.Running,
+		Data: mustJSON(runData{AutomationName: prog.Automation.Name, Input: input, Depth: rd.Depth + 1,
+			Parent: &parentRef{Run: run.ID, Automation: run.Automation, Step: cs.Step.ID, Index: index}})}
+	c := ledger.Commit{Run: child, Steps: []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(StepRecord{ID: cs.Step.ID, Kind: automation.KindCall,
+		Status: "waiting", Attempts: it.Attempts + 1, StartedAt: e.o.Now(), Input: input, Output: mustJSON(map[string]string{"run": child.ID})})}}}
+	if len(prog.Steps) == 0 {
+		child.Status = ledger.Succeeded
+		c.Next = []ledger.NewItem{{Automation: run.Automation, Event: it.Event, Run: run.ID, Step: cs.Step.ID,
+			Data: mustJSON(itemData{Step: index, Resume: &callOutcome{Run: child.ID, Status: ledger.Succeeded}})}}
+	} else {
+		c.Next = []ledger.NewItem{{Automation: call.Automation, Event: it.Event, Run: child.ID, Step: prog.Steps[0].Step.ID, Data: mustJSON(itemData{Step: 0})}}
+	}
+	return e.o.Store.Ack(ctx, l, c)
+}
+
+// resumeCall records a call step from the outcome of the run it called: its output when it
+// succeeded (null when it was filtered), a permanent failure otherwise.
+func resumeCall(o *callOutcome, rec *StepRecord) *stepFailure {
+	switch o.Status {
+	case ledger.Succeeded, ledger.Filtered:
+		rec.Output = orNull(o.Output)
+		return nil
+	}
+	msg := fmt.Sprintf("the called run %s ended %s", o.Run, o.Status)
+	if o.Error != nil {
+		msg += ": " + o.Error.Kind + ": " + o.Error.Message
+	}
+	return permanent("call", "%s", msg)
 }
