@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -501,5 +502,72 @@ func TestCall(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestFairness: consumer A's backlog of events is being worked when consumer B's 100 arrive; B's
+// runs all finish before A's backlog drains by 10 %. The store leases round-robin across
+// consumers, so B waits for at most one of A's items per free worker. SPLICE_FAIRNESS_EVENTS sets
+// A's backlog (5,000 by default, 50,000 for the issue's figure).
+func TestFairness(t *testing.T) {
+	backlog := 5000
+	if v := os.Getenv("SPLICE_FAIRNESS_EVENTS"); v != "" {
+		fmt.Sscan(v, &backlog)
+	}
+	f := newFixture(t, 0)
+	for _, c := range []string{"a", "b"} {
+		f.autos.put(t, c, "x", `{"name": "cheap", "trigger": {"appKey": "shop", "triggerKey": "t"}, "steps": [{"id": "ok", "filter": "trigger.n >= 0"}]}`)
+	}
+	for i := 0; i < backlog; i += ledger.MaxAcceptEvents {
+		var evs []ledger.NewEvent
+		for j := i; j < min(backlog, i+ledger.MaxAcceptEvents); j++ {
+			evs = append(evs, ledger.NewEvent{Consumer: "a", Automation: "x", Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, j))})
+		}
+		if _, err := f.store.Accept(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.start(t)
+	time.Sleep(200 * time.Millisecond) // A's backlog is being worked
+	before := countRuns(t, f, "a", "")
+	var evs []ledger.NewEvent
+	for j := range 100 {
+		evs = append(evs, ledger.NewEvent{Consumer: "b", Automation: "x", Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, j))})
+	}
+	if _, err := f.store.Accept(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for countRuns(t, f, "b", ledger.Succeeded) < 100 {
+		if time.Now().After(deadline) {
+			t.Fatal("B's runs did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	after := countRuns(t, f, "a", "")
+	drained := after - before
+	if before == 0 || drained == 0 {
+		t.Fatalf("A's backlog was not being worked (%d runs started before B, %d during)", before, drained)
+	}
+	t.Logf("A: %d events; %d of A's runs started while B's 100 ran to completion (%.1f%% of the backlog)", backlog, drained, 100*float64(drained)/float64(backlog))
+	if drained > backlog/10 {
+		t.Errorf("A's backlog drained by %d runs (more than 10%%) before B's 100 finished", drained)
+	}
+}
+
+// countRuns counts a consumer's runs in a status ("" for all: the runs started).
+func countRuns(t testing.TB, f *fixture, consumer string, st ledger.Status) int {
+	t.Helper()
+	n := 0
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		runs, cur, err := f.store.Runs(ctx, ledger.RunQuery{Consumer: consumer, Status: st, Page: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(runs)
+		if cur == "" {
+			return n
+		}
+		p.Cursor = cur
 	}
 }
