@@ -12,7 +12,8 @@
 // automations and connectors exist is asked of the Automations and Connectors it is given; the
 // HTTP rules are the broker's.
 //
-// An *Engine is safe for concurrent use.
+// An *Engine is safe for concurrent use. Its one lock (mu) guards the per-consumer counts and
+// the shutdown signal, and is never held across I/O.
 //
 // # Why one step per item
 //
@@ -40,8 +41,8 @@
 //
 // # Not yet
 //
-// A forEach inside a forEach fails with kind "unsupported"; per-consumer
-// concurrency and rate quotas, graceful release of leased items on shutdown beyond finishing the
-// ones in hand, and redaction of secret fields below the input's top level are left for the next
-// change (see the issue note).
+// A forEach inside a forEach fails with kind "unsupported". Per-consumer rate quotas (only the
+// concurrency quota, MaxPerConsumer, exists), validating automations against the environment and
+// redaction of secret fields below the input's top level are left for the next change (see the
+// issue note).
 package engine

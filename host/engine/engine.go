@@ -32,8 +32,9 @@ type Automations interface {
 
 // Defaults of Options.
 const (
-	DefaultWorkers  = 8
-	DefaultLeaseTTL = 2 * time.Minute
+	DefaultWorkers       = 8
+	DefaultLeaseTTL      = 2 * time.Minute
+	DefaultShutdownGrace = 30 * time.Second
 )
 
 // Options configures an Engine. Store, Connectors, Automations and Broker are required.
@@ -49,6 +50,12 @@ type Options struct {
 	LeaseTTL time.Duration `json:"leaseTtl"`
 	// Retry is the default retry policy; an automation's own overrides its fields.
 	Retry queue.Policy `json:"retry"`
+	// MaxPerConsumer bounds one consumer's items worked at once, so that a consumer flooding the
+	// environment leaves workers for the others; 0 means half the workers (at least 1).
+	MaxPerConsumer int `json:"maxPerConsumer"`
+	// ShutdownGrace is how long Run lets the items in hand finish once its context ends; 0 means
+	// DefaultShutdownGrace.
+	ShutdownGrace time.Duration `json:"shutdownGrace"`
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock; nil means time.Now.
@@ -63,6 +70,10 @@ type Options struct {
 type Engine struct {
 	o       Options
 	schemas sync.Map // schema text → *validate.Schema
+
+	mu       sync.Mutex
+	inFlight map[string]int // consumer → items being worked
+	grace    chan struct{}  // closed when the shutdown grace period has passed
 }
 
 // New returns an Engine.
@@ -70,8 +81,8 @@ func New(o Options) (*Engine, error) {
 	if o.Store == nil || o.Connectors == nil || o.Automations == nil || o.Broker == nil {
 		return nil, errors.New("engine: options: store, connectors, automations and broker are required")
 	}
-	if o.Workers < 0 || o.LeaseTTL < 0 {
-		return nil, errors.New("engine: options: negative workers or lease TTL")
+	if o.Workers < 0 || o.LeaseTTL < 0 || o.MaxPerConsumer < 0 || o.ShutdownGrace < 0 {
+		return nil, errors.New("engine: options: negative workers, lease TTL, per-consumer quota or shutdown grace")
 	}
 	if err := o.Retry.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: options: %w", err)
@@ -82,23 +93,80 @@ func New(o Options) (*Engine, error) {
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = DefaultLeaseTTL
 	}
+	if o.MaxPerConsumer == 0 {
+		o.MaxPerConsumer = max(1, o.Workers/2)
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{o: o}, nil
+	return &Engine{o: o, inFlight: map[string]int{}}, nil
 }
 
-// Run works the queue with the configured workers until ctx ends, then lets the items in hand
-// finish (each within its own deadlines) and returns. Items not started stay in the store.
+// Run works the queue with the configured workers until ctx ends. Then it stops leasing and
+// gives the items in hand ShutdownGrace to finish; a guest call still running after it is
+// cancelled and its item given back to the store (no attempt counted). Run returns when every
+// worker has stopped. Items not started stay in the store.
 func (e *Engine) Run(ctx context.Context) {
+	grace := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(e.o.ShutdownGrace)
+		defer t.Stop()
+		<-t.C
+		close(grace)
+	})
+	e.mu.Lock()
+	e.grace = grace
+	e.mu.Unlock()
 	var wg sync.WaitGroup
 	for range e.o.Workers {
 		wg.Go(func() { e.worker(ctx) })
 	}
 	wg.Wait()
+	if stop() {
+		close(grace) // ctx never ended: nothing waits for the grace period
+	}
+}
+
+// shuttingDown reports whether the shutdown grace period has passed.
+func (e *Engine) shuttingDown() bool {
+	e.mu.Lock()
+	g := e.grace
+	e.mu.Unlock()
+	if g == nil {
+		return false
+	}
+	select {
+	case <-g:
+		return true
+	default:
+		return false
+	}
+}
+
+// callContext returns ctx cancelled also when the shutdown grace period passes: guest calls run
+// under it.
+func (e *Engine) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	e.mu.Lock()
+	g := e.grace
+	e.mu.Unlock()
+	cctx, cancel := context.WithCancel(ctx)
+	if g == nil {
+		return cctx, cancel
+	}
+	go func() {
+		select {
+		case <-g:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
+	return cctx, cancel
 }
 
 func (e *Engine) worker(ctx context.Context) {
@@ -123,10 +191,41 @@ func (e *Engine) worker(ctx context.Context) {
 			}
 			continue
 		}
-		// The step runs to its end even when ctx ends: its own deadlines bound it.
-		if err := e.Process(context.WithoutCancel(ctx), ls[0]); err != nil {
-			e.o.Logger.Error("engine: process", "item", ls[0].Item.ID, "err", err)
+		l := ls[0]
+		if !e.take(l.Item.Consumer) {
+			// The consumer has its quota of items in flight: give this one back for later, and
+			// let the store's round-robin offer another consumer's item first.
+			if err := e.o.Store.Release(context.WithoutCancel(ctx), l); err != nil {
+				e.o.Logger.Error("engine: release", "item", l.Item.ID, "err", err)
+			}
+			sleep(ctx, 5*time.Millisecond)
+			continue
 		}
+		// The step runs to its end even when ctx ends: its own deadlines and the shutdown grace
+		// period bound it.
+		if err := e.Process(context.WithoutCancel(ctx), l); err != nil {
+			e.o.Logger.Error("engine: process", "item", l.Item.ID, "err", err)
+		}
+		e.done(l.Item.Consumer)
+	}
+}
+
+// take counts one more item of consumer in flight, if its quota allows.
+func (e *Engine) take(consumer string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inFlight[consumer] >= e.o.MaxPerConsumer {
+		return false
+	}
+	e.inFlight[consumer]++
+	return true
+}
+
+func (e *Engine) done(consumer string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inFlight[consumer]--; e.inFlight[consumer] <= 0 {
+		delete(e.inFlight, consumer)
 	}
 }
 

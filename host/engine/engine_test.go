@@ -75,6 +75,22 @@ func (c creds) SwapSecrets(context.Context, string, string, map[string]string, m
 	return false, nil
 }
 
+// sharedRuntime is one sandbox runtime for the package's tests: a module compiled for one test is
+// found in its cache by the next (compiling the Go guests is most of these tests' time under
+// -race).
+var sharedRuntime = func() func(testing.TB) *sandbox.Runtime {
+	var once sync.Once
+	var rt *sandbox.Runtime
+	var err error
+	return func(t testing.TB) *sandbox.Runtime {
+		once.Do(func() { rt, err = sandbox.New(ctx, sandbox.Options{}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+}()
+
 type fixture struct {
 	store *ledger.Embedded
 	autos *automations
@@ -85,6 +101,12 @@ type fixture struct {
 // http-probe) and a broker allowed to reach loopback upstreams.
 func newFixture(t testing.TB, probeTimeout time.Duration) *fixture {
 	t.Helper()
+	return newFixtureWith(t, probeTimeout, nil)
+}
+
+// newFixtureWith is newFixture with the engine's options adjusted by mod.
+func newFixtureWith(t testing.TB, probeTimeout time.Duration, mod func(*engine.Options)) *fixture {
+	t.Helper()
 	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -94,11 +116,7 @@ func newFixture(t testing.TB, probeTimeout time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := sandbox.New(ctx, sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(ctx) })
+	rt := sharedRuntime(t)
 	conns := connectors{}
 	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe"} {
 		opts := connector.Options{}
@@ -118,8 +136,12 @@ func newFixture(t testing.TB, probeTimeout time.Duration) *fixture {
 	}
 	t.Cleanup(b.Close)
 	autos := &automations{m: map[string]*automation.Program{}}
-	eng, err := engine.New(engine.Options{Store: store, Connectors: conns, Automations: autos, Broker: b, Workers: 4,
-		Retry: queue.Policy{BaseDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 3}})
+	o := engine.Options{Store: store, Connectors: conns, Automations: autos, Broker: b, Workers: 4,
+		Retry: queue.Policy{BaseDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 3}}
+	if mod != nil {
+		mod(&o)
+	}
+	eng, err := engine.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,5 +591,84 @@ func countRuns(t testing.TB, f *fixture, consumer string, st ledger.Status) int 
 			return n
 		}
 		p.Cursor = cur
+	}
+}
+
+// TestQuotaAndShutdown: with 4 workers and 2 items per consumer, one consumer's slow runs never
+// hold more than 2 workers while another's run beside them; then a shutdown gives a step cut
+// short by the grace period back to the store, and a restarted engine finishes it, with no
+// attempt counted.
+func TestQuotaAndShutdown(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, peak := map[string]int{}, map[string]int{}
+	var hang atomic.Bool
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who := strings.Split(r.URL.Path, "/")[1]
+		mu.Lock()
+		inFlight[who]++
+		peak[who] = max(peak[who], inFlight[who])
+		mu.Unlock()
+		if hang.Load() {
+			select {
+			case <-time.After(10 * time.Second):
+			case <-r.Context().Done():
+			}
+		} else {
+			time.Sleep(30 * time.Millisecond)
+		}
+		mu.Lock()
+		inFlight[who]--
+		mu.Unlock()
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixtureWith(t, 20*time.Second, func(o *engine.Options) { o.MaxPerConsumer = 2; o.ShutdownGrace = 300 * time.Millisecond })
+	for _, c := range []string{"a", "b"} {
+		f.autos.put(t, c, "x", fmt.Sprintf(`{"name": "slow", "trigger": {"appKey": "shop", "triggerKey": "t"},
+		 "steps": [{"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%s/%s/{{trigger.n}}"}}]}`, up.URL, c))
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f.eng.Run(runCtx); close(done) }()
+	var evs []string
+	for i := range 12 {
+		evs = append(evs, f.accept(t, "a", "x", fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	bev := f.accept(t, "b", "x", `{"n":0}`)
+	f.waitRun(t, "b", bev, ledger.Succeeded)
+	for _, ev := range evs {
+		f.waitRun(t, "a", ev, ledger.Succeeded)
+	}
+	mu.Lock()
+	if peak["a"] > 2 || peak["a"] < 2 {
+		t.Errorf("consumer a peaked at %d requests in flight, want its quota of 2", peak["a"])
+	}
+	mu.Unlock()
+
+	// Shutdown with a step in hand that outlasts the grace period.
+	hang.Store(true)
+	ev := f.accept(t, "b", "x", `{"n":1}`)
+	for {
+		mu.Lock()
+		n := inFlight["b"]
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s of its context ending (grace 300 ms)")
+	}
+	t.Logf("Run returned %s after shutdown began", time.Since(start).Round(time.Millisecond))
+	hang.Store(false)
+	f.start(t)
+	r := f.waitRun(t, "b", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if st := f.steps(t, "b", r.ID)["post"]; r.Status != ledger.Succeeded || st.Attempts != 1 {
+		t.Errorf("after restart: run %s, step attempts %d (want succeeded, 1: the cut-short try is not counted)", r.Status, st.Attempts)
 	}
 }

@@ -62,6 +62,9 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 
 	switch {
+	case fail != nil && e.shuttingDown():
+		// Cut short by shutdown, not failed: the item goes back to the store as it was.
+		return e.o.Store.Release(ctx, l)
 	case fail != nil:
 		rec.Status = "failed"
 		rec.Error = &StepError{Kind: fail.kind, Message: fail.msg, Retryable: fail.retryable}
@@ -274,7 +277,9 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 		sessOpts.Manifest = &abi.Manifest{AppKey: m.AppKey} // transforms are pure: no host allowed
 	}
 	sess := e.o.Broker.Session(sessOpts)
-	res, err := conn.CallWith(ctx, sandbox.CallOptions{Consumer: it.Consumer, Export: export, Input: doc, HTTP: sess})
+	cctx, cancel := e.callContext(ctx)
+	defer cancel()
+	res, err := conn.CallWith(cctx, sandbox.CallOptions{Consumer: it.Consumer, Export: export, Input: doc, HTTP: sess})
 	rec.Exchanges = sess.Exchanges()
 	if res != nil {
 		rec.Logs = res.Logs

@@ -64,6 +64,9 @@ type Store interface {
 	Lease(ctx context.Context, n int, ttl time.Duration) ([]Lease, error)
 	// Extend renews a held lease for ttl from now.
 	Extend(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// Release gives a held lease back without settling the item: it is leasable again at once,
+	// with no attempt counted (a worker shutting down, or over its consumer's quota).
+	Release(ctx context.Context, l Lease) error
 	// Ack settles a leased item as c says (done, retry later, or dead-letter) and, in the same
 	// commit, stores c's run, steps and activity and enqueues c's next items.
 	Ack(ctx context.Context, l Lease, c Commit) error

@@ -445,6 +445,28 @@ func (s *Embedded) Extend(ctx context.Context, l Lease, ttl time.Duration) (Leas
 	return l, nil
 }
 
+// Release implements [Store.Release].
+func (s *Embedded) Release(ctx context.Context, l Lease) error {
+	if err := s.live(); err != nil {
+		return err
+	}
+	q := &s.q
+	q.mu.Lock()
+	h := q.leases[l.Item.ID]
+	if h == nil || h.token != l.Token || h.settling {
+		q.mu.Unlock()
+		return ErrLeaseLost
+	}
+	delete(q.leases, l.Item.ID)
+	if w := q.consumers[l.Item.Consumer]; w != nil {
+		w.wait = time.Time{}
+		w.reset() // the item is leasable again, behind the cursor
+	}
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
 // Ack implements [Store.Ack].
 func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 	id := l.Item.ID

@@ -59,6 +59,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Extend", testExtend},
 		{"LeaseReturns", testLeaseReturns},
+		{"Release", testRelease},
 		{"RetryAt", testRetryAt},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
@@ -389,6 +390,25 @@ func testLeaseReturns(t *testing.T, h *harness) {
 	if items := h.drain(); len(items) != 0 {
 		t.Errorf("items left: %+v", items)
 	}
+}
+
+func testRelease(t *testing.T, h *harness) {
+	h.accept(ev("c", "a", "", 1))
+	l := h.lease(1, time.Hour)[0]
+	if err := h.s.Release(ctx, l); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := h.s.Ack(ctx, l, ledger.Commit{}); !errors.Is(err, ledger.ErrLeaseLost) {
+		t.Errorf("Ack of a released lease: %v, want ErrLeaseLost", err)
+	}
+	if err := h.s.Release(ctx, l); !errors.Is(err, ledger.ErrLeaseLost) {
+		t.Errorf("second Release: %v, want ErrLeaseLost", err)
+	}
+	again := h.lease(1, time.Hour)
+	if len(again) != 1 || again[0].Item.ID != l.Item.ID || again[0].Item.Attempts != 0 {
+		t.Fatalf("after Release: %+v, want the same item at once with no attempt counted", again)
+	}
+	h.ack(again[0], ledger.Commit{})
 }
 
 func testExtend(t *testing.T, h *harness) {
