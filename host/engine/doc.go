@@ -42,7 +42,6 @@
 // # Not yet
 //
 // A forEach inside a forEach fails with kind "unsupported". Per-consumer rate quotas (only the
-// concurrency quota, MaxPerConsumer, exists), validating automations against the environment and
-// redaction of secret fields below the input's top level are left for the next change (see the
-// issue note).
+// concurrency quota, MaxPerConsumer, exists) and redaction of secret fields below the input's top
+// level are left for the next change (see the issue note).
 package engine

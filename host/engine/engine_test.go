@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/credential"
 	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/internal/testkit"
 	"github.com/splicehq/splice/host/kv"
@@ -118,7 +120,7 @@ func newFixtureWith(t testing.TB, probeTimeout time.Duration, mod func(*engine.O
 	}
 	rt := sharedRuntime(t)
 	conns := connectors{}
-	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe"} {
+	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe", "echo": "connector-echo"} {
 		opts := connector.Options{}
 		if app == "http-probe" {
 			opts.Policy = sandbox.Limits{Timeout: probeTimeout}
@@ -670,5 +672,78 @@ func TestQuotaAndShutdown(t *testing.T) {
 	r := f.waitRun(t, "b", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
 	if st := f.steps(t, "b", r.ID)["post"]; r.Status != ledger.Succeeded || st.Attempts != 1 {
 		t.Errorf("after restart: run %s, step attempts %d (want succeeded, 1: the cut-short try is not counted)", r.Status, st.Attempts)
+	}
+}
+
+type credStub map[string]string // consumer/key → app
+
+func (c credStub) Get(_ context.Context, consumer, key string) (credential.Credential, error) {
+	app, ok := c[consumer+"/"+key]
+	if !ok {
+		return credential.Credential{}, credential.ErrNotFound
+	}
+	return credential.Credential{Consumer: consumer, Key: key, AppKey: app}, nil
+}
+
+// TestCheck validates automations against the environment: connectors and keys, credentials
+// (the consumer's, for the step's app, present where the app needs one), called automations and
+// the literal parts of inputs.
+func TestCheck(t *testing.T) {
+	f := newFixture(t, 0)
+	creds := credStub{"acme/k": "http-probe", "acme/other": "json"}
+	compile := func(doc string) *automation.Program {
+		a, err := automation.Decode([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := automation.Compile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := compile(`{"name": "ok", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["a"]}},
+	   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "k", "inputParams": {"url": "{{trigger.url}}"}}]}`)
+	if err := f.eng.Check(ctx, "acme", good, creds); err != nil {
+		t.Fatalf("Check of a valid automation: %v", err)
+	}
+	f.autos.put(t, "acme", "exists", `{"name": "x", "trigger": {"appKey": "echo", "triggerKey": "received"}}`)
+	bad := compile(`{"name": "bad", "trigger": {"appKey": "echo", "triggerKey": "nope"},
+	 "steps": [
+	   {"id": "a", "appKey": "nope", "actionKey": "x"},
+	   {"id": "b", "appKey": "json", "transformKey": "pick", "inputParams": {"value": 3, "paths": "x"}},
+	   {"id": "c", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}"}},
+	   {"id": "d", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "{{trigger.url}}"}},
+	   {"id": "e", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "other", "inputParams": {"url": "{{trigger.url}}"}},
+	   {"id": "g", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "missing", "inputParams": {"url": "{{trigger.url}}"}},
+	   {"id": "h", "appKey": "json", "transformKey": "unknown"},
+	   {"id": "i", "call": {"automation": "absent"}},
+	   {"id": "j", "call": {"automation": "exists"}}]}`)
+	err := f.eng.Check(ctx, "acme", bad, creds)
+	var ae *automation.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("Check = %v, want an *automation.Error", err)
+	}
+	want := []string{
+		`/trigger/triggerKey: echo has no trigger "nope"`,
+		`/steps/0/appKey: no connector "nope"`,
+		`/steps/1/inputParams/value: type`,
+		`/steps/1/inputParams/paths: type`,
+		`/steps/2/inputParams: required`,
+		`/steps/3/credentialKey: http-probe needs a credential`,
+		`/steps/4/credentialKey: credential "other" is for json, not http-probe`,
+		`/steps/5/credentialKey: the consumer has no credential "missing"`,
+		`/steps/6/transformKey: json has no transform "unknown"`,
+		`/steps/7/call/automation: the consumer has no automation "absent"`,
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("problems lack %q:\n%v", w, err)
+		}
+	}
+	if n := len(ae.Problems); n != len(want) {
+		t.Errorf("%d problems, want %d: %v", n, len(want), err)
 	}
 }
