@@ -42,6 +42,5 @@
 // # Not yet
 //
 // A forEach inside a forEach fails with kind "unsupported". Per-consumer rate quotas (only the
-// concurrency quota, MaxPerConsumer, exists) and redaction of secret fields below the input's top
-// level are left for the next change (see the issue note).
+// concurrency quota, MaxPerConsumer, exists) are left for the next change (see the issue note).
 package engine

@@ -285,8 +285,11 @@ type StepError struct {
 
 // StepRecord is what a run keeps of one step.
 type StepRecord struct {
-	ID         string            `json:"id"`
-	Kind       automation.Kind   `json:"kind"`
+	ID   string          `json:"id"`
+	Kind automation.Kind `json:"kind"`
+	// App and Key name the connector and the action or transform a connector step called.
+	App        string            `json:"app,omitempty"`
+	Key        string            `json:"key,omitempty"`
 	Status     string            `json:"status"` // succeeded, filtered, failed
 	Attempts   int               `json:"attempts"`
 	Input      json.RawMessage   `json:"input,omitempty"`
@@ -382,4 +385,22 @@ func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 		}
 		p.Cursor = next
 	}
+}
+
+// called returns a connector.called activity entry for each step record that called a connector.
+func called(consumer, runID string, steps []ledger.Step) []ledger.Activity {
+	var out []ledger.Activity
+	for _, st := range steps {
+		var rec StepRecord
+		if json.Unmarshal(st.Data, &rec) != nil || rec.App == "" {
+			continue
+		}
+		d := map[string]any{"run": runID, "step": rec.ID, "app": rec.App, "key": rec.Key, "status": rec.Status,
+			"attempt": rec.Attempts, "durationMs": rec.DurationMS}
+		if rec.Error != nil {
+			d["error"] = rec.Error.Kind
+		}
+		out = append(out, ledger.Activity{Consumer: consumer, Kind: "connector.called", Data: mustJSON(d)})
+	}
+	return out
 }

@@ -262,7 +262,7 @@ func TestRuns(t *testing.T) {
 	for _, a := range acts {
 		kinds[a.Kind]++
 	}
-	if kinds["run.succeeded"] != 1 || kinds["run.filtered"] != 1 {
+	if kinds["run.succeeded"] != 1 || kinds["run.filtered"] != 1 || kinds["connector.called"] != 3 {
 		t.Errorf("activity: %v", kinds)
 	}
 }

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/splicehq/splice/host/abi"
@@ -80,8 +82,8 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 		return e.finishWith(ctx, l, &run, ledger.Succeeded, rec.Output, "", steps, ledger.Done, "run.succeeded")
 	}
 	next := prog.Steps[d.Step+1].Step
-	c := ledger.Commit{Steps: steps, Next: []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: it.Run, Step: next.ID,
-		Data: mustJSON(itemData{Step: d.Step + 1})}}}
+	c := ledger.Commit{Steps: steps, Activity: called(it.Consumer, it.Run, steps), Next: []ledger.NewItem{{Automation: it.Automation,
+		Event: it.Event, Run: it.Run, Step: next.ID, Data: mustJSON(itemData{Step: d.Step + 1})}}}
 	if run.Status != ledger.Running {
 		run.Status, run.UpdatedAt = ledger.Running, time.Time{}
 		c.Run = &run
@@ -100,8 +102,8 @@ func (e *Engine) fail(ctx context.Context, l ledger.Lease, run *ledger.Run, prog
 		if !dec.Dead {
 			run.Status, run.UpdatedAt = ledger.Retrying, time.Time{}
 			return e.o.Store.Ack(ctx, l, ledger.Commit{Disposition: ledger.RetryAt, Due: e.o.Now().Add(dec.Delay), LastError: f.Error(),
-				Run: run, Steps: steps, Activity: []ledger.Activity{{Consumer: it.Consumer, Kind: "step.retried",
-					Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})}}})
+				Run: run, Steps: steps, Activity: append(called(it.Consumer, run.ID, steps), ledger.Activity{Consumer: it.Consumer, Kind: "step.retried",
+					Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})})})
 		}
 		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, steps, ledger.DeadLetter, "run.dead", rec.Error)
 	}
@@ -132,7 +134,8 @@ func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run
 		rd.Error = se[0]
 	}
 	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
-	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps, Activity: []ledger.Activity{runActivity(l.Item.Consumer, activity, run)}}
+	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps,
+		Activity: append(called(l.Item.Consumer, run.ID, steps), runActivity(l.Item.Consumer, activity, run))}
 	if p := rd.Parent; p != nil {
 		// A called run's end resumes its caller's call step, in the same commit.
 		c.Next = []ledger.NewItem{{Automation: p.Automation, Event: run.Event, Run: p.Run, Step: p.Step,
@@ -263,6 +266,7 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 		}
 		inSchema, outSchema = a.InputSchema, a.OutputSchema
 	}
+	rec.App, rec.Key = s.AppKey, key
 	input, _ := cs.Input.Eval(scope)
 	rec.Input = redactInput(inSchema, input)
 	if err := e.validate(inSchema, input); err != nil {
@@ -341,31 +345,58 @@ func (e *Engine) validate(schema, doc json.RawMessage) error {
 	return v.(*validate.Schema).Validate(doc)
 }
 
-// redactInput masks the input's top-level properties that the input schema marks secret.
+// redactInput masks the values the input schema marks "secret": true, at any depth of
+// properties and array items.
 func redactInput(schema, input json.RawMessage) json.RawMessage {
-	var sch struct {
-		Properties map[string]struct {
-			Secret bool `json:"secret"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(schema, &sch) != nil {
+	var sch map[string]any
+	if json.Unmarshal(schema, &sch) != nil || !strings.Contains(string(schema), `"secret"`) {
 		return input
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(input, &obj) != nil {
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
 		return input
 	}
-	changed := false
-	for k, p := range sch.Properties {
-		if _, ok := obj[k]; ok && p.Secret {
-			obj[k] = json.RawMessage(`"[redacted]"`)
-			changed = true
-		}
-	}
+	out, changed := redactValue(sch, v, 0)
 	if !changed {
 		return input
 	}
-	return mustJSON(obj)
+	return mustJSON(out)
+}
+
+func redactValue(sch map[string]any, v any, depth int) (any, bool) {
+	if depth > 32 {
+		return v, false
+	}
+	if s, _ := sch["secret"].(bool); s {
+		return "[redacted]", true
+	}
+	changed := false
+	switch x := v.(type) {
+	case map[string]any:
+		props, _ := sch["properties"].(map[string]any)
+		for k, pv := range x {
+			ps, ok := props[k].(map[string]any)
+			if !ok {
+				continue
+			}
+			if nv, c := redactValue(ps, pv, depth+1); c {
+				x[k], changed = nv, true
+			}
+		}
+	case []any:
+		items, _ := sch["items"].(map[string]any)
+		if items == nil {
+			return v, false
+		}
+		for i, iv := range x {
+			if nv, c := redactValue(items, iv, depth+1); c {
+				x[i], changed = nv, true
+			}
+		}
+	}
+	return v, changed
 }
 
 // startCall starts the run a call step asks for: the called automation's run is created with the
