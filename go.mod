@@ -12,6 +12,7 @@ require (
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/tidwall/gjson v1.20.1
 	golang.org/x/text v0.17.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -41,6 +41,13 @@
 //
 // # Not yet
 //
-// A forEach inside a forEach fails with kind "unsupported". Per-consumer rate quotas (only the
-// concurrency quota, MaxPerConsumer, exists) are left for the next change (see the issue note).
+// A forEach inside a forEach fails with kind "unsupported".
+//
+// # Quotas
+//
+// Two per-consumer quotas keep one consumer from taking the environment: MaxPerConsumer items in
+// flight (default half the workers) and, when RatePerConsumer is set, a token bucket of items
+// started per second (golang.org/x/time/rate, on the engine's clock). An item over either quota is
+// given back to the store at once (no attempt counted) and the worker moves on; the store's
+// round-robin then offers the other consumers' items first.
 package engine

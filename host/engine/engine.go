@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
@@ -56,6 +58,11 @@ type Options struct {
 	// ShutdownGrace is how long Run lets the items in hand finish once its context ends; 0 means
 	// DefaultShutdownGrace.
 	ShutdownGrace time.Duration `json:"shutdownGrace"`
+	// RatePerConsumer caps the items (steps) of one consumer started per second, over a bucket
+	// of BurstPerConsumer; 0 means no rate quota (the concurrency quota still applies).
+	RatePerConsumer float64 `json:"ratePerConsumer"`
+	// BurstPerConsumer is the rate quota's bucket; 0 means max(1, RatePerConsumer).
+	BurstPerConsumer int `json:"burstPerConsumer"`
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock; nil means time.Now.
@@ -72,8 +79,9 @@ type Engine struct {
 	schemas sync.Map // schema text → *validate.Schema
 
 	mu       sync.Mutex
-	inFlight map[string]int // consumer → items being worked
-	grace    chan struct{}  // closed when the shutdown grace period has passed
+	inFlight map[string]int           // consumer → items being worked
+	buckets  map[string]*rate.Limiter // consumer → its rate quota
+	grace    chan struct{}            // closed when the shutdown grace period has passed
 }
 
 // New returns an Engine.
@@ -81,7 +89,7 @@ func New(o Options) (*Engine, error) {
 	if o.Store == nil || o.Connectors == nil || o.Automations == nil || o.Broker == nil {
 		return nil, errors.New("engine: options: store, connectors, automations and broker are required")
 	}
-	if o.Workers < 0 || o.LeaseTTL < 0 || o.MaxPerConsumer < 0 || o.ShutdownGrace < 0 {
+	if o.Workers < 0 || o.LeaseTTL < 0 || o.MaxPerConsumer < 0 || o.ShutdownGrace < 0 || o.RatePerConsumer < 0 || o.BurstPerConsumer < 0 {
 		return nil, errors.New("engine: options: negative workers, lease TTL, per-consumer quota or shutdown grace")
 	}
 	if err := o.Retry.Validate(); err != nil {
@@ -99,13 +107,16 @@ func New(o Options) (*Engine, error) {
 	if o.ShutdownGrace == 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
+	if o.BurstPerConsumer == 0 {
+		o.BurstPerConsumer = max(1, int(o.RatePerConsumer))
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{o: o, inFlight: map[string]int{}}, nil
+	return &Engine{o: o, inFlight: map[string]int{}, buckets: map[string]*rate.Limiter{}}, nil
 }
 
 // Run works the queue with the configured workers until ctx ends. Then it stops leasing and
@@ -210,12 +221,22 @@ func (e *Engine) worker(ctx context.Context) {
 	}
 }
 
-// take counts one more item of consumer in flight, if its quota allows.
+// take counts one more item of consumer in flight, if its quotas (concurrency, then rate) allow.
 func (e *Engine) take(consumer string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.inFlight[consumer] >= e.o.MaxPerConsumer {
 		return false
+	}
+	if e.o.RatePerConsumer > 0 {
+		b := e.buckets[consumer]
+		if b == nil {
+			b = rate.NewLimiter(rate.Limit(e.o.RatePerConsumer), e.o.BurstPerConsumer)
+			e.buckets[consumer] = b
+		}
+		if !b.AllowN(e.o.Now(), 1) {
+			return false
+		}
 	}
 	e.inFlight[consumer]++
 	return true

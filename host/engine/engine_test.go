@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,12 +110,19 @@ func newFixture(t testing.TB, probeTimeout time.Duration) *fixture {
 // newFixtureWith is newFixture with the engine's options adjusted by mod.
 func newFixtureWith(t testing.TB, probeTimeout time.Duration, mod func(*engine.Options)) *fixture {
 	t.Helper()
+	return newFixtureClock(t, probeTimeout, nil, mod)
+}
+
+// newFixtureClock is newFixtureWith with the store and the engine on the clock now (nil: the
+// wall clock).
+func newFixtureClock(t testing.TB, probeTimeout time.Duration, now func() time.Time, mod func(*engine.Options)) *fixture {
+	t.Helper()
 	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	store, err := ledger.Open(ctx, db, ledger.Options{})
+	store, err := ledger.Open(ctx, db, ledger.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +148,7 @@ func newFixtureWith(t testing.TB, probeTimeout time.Duration, mod func(*engine.O
 	autos := &automations{m: map[string]*automation.Program{}}
 	o := engine.Options{Store: store, Connectors: conns, Automations: autos, Broker: b, Workers: 4,
 		Retry: queue.Policy{BaseDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 3}}
+	o.Now = now
 	if mod != nil {
 		mod(&o)
 	}
@@ -745,5 +754,103 @@ func TestCheck(t *testing.T) {
 	}
 	if n := len(ae.Problems); n != len(want) {
 		t.Errorf("%d problems, want %d: %v", n, len(want), err)
+	}
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestRetryWaitsForItsTime runs a retry on a fake clock: after a timeout the step is due an hour
+// later (the policy's backoff), nothing runs while the clock stands still, and it runs once the
+// clock passes the hour.
+func TestRetryWaitsForItsTime(t *testing.T) {
+	var calls atomic.Int64
+	var hang atomic.Bool
+	hang.Store(true)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if hang.Load() {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	f := newFixtureClock(t, 300*time.Millisecond, clock.Now, func(o *engine.Options) {
+		// Full jitter under an hour's ceiling: the retry is due within the hour (a fixed seed
+		// keeps the delay deterministic and above zero).
+		o.Retry = queue.Policy{BaseDelay: time.Hour, MaxDelay: time.Hour, MaxAttempts: 3}
+		o.Rand = rand.New(rand.NewPCG(1, 2))
+	})
+	f.autos.put(t, "acme", "a1", fmt.Sprintf(`{"name": "one call", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%s/x"}}]}`, up.URL))
+	f.start(t)
+	ev := f.accept(t, "acme", "a1", `{}`)
+	r := f.waitRun(t, "acme", ev, ledger.Retrying)
+	time.Sleep(time.Second) // the clock stands still: the retry is not due
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d upstream calls before the retry was due, want 1", n)
+	}
+	hang.Store(false)
+	clock.Advance(time.Hour)
+	r = f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Dead, ledger.Failed)
+	if r.Status != ledger.Succeeded || calls.Load() != 2 {
+		t.Errorf("after the clock passed the retry's time: run %s, %d calls", r.Status, calls.Load())
+	}
+	if st := f.steps(t, "acme", r.ID)["post"]; st.Attempts != 2 {
+		t.Errorf("attempts %d, want 2", st.Attempts)
+	}
+}
+
+// TestRateQuota: on a frozen clock a consumer with a bucket of 2 items starts 2 items and no
+// more, another consumer runs meanwhile, and advancing the clock refills the bucket.
+func TestRateQuota(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	f := newFixtureClock(t, 0, clock.Now, func(o *engine.Options) {
+		o.RatePerConsumer = 1.0 / 60 // one item a minute
+		o.BurstPerConsumer = 2
+	})
+	for _, c := range []string{"a", "b"} {
+		f.autos.put(t, c, "x", `{"name": "cheap", "trigger": {"appKey": "shop", "triggerKey": "t"}, "steps": [{"id": "ok", "filter": "true"}]}`)
+	}
+	f.start(t)
+	var aev []string
+	for i := range 5 {
+		aev = append(aev, f.accept(t, "a", "x", fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	time.Sleep(500 * time.Millisecond)
+	bev := f.accept(t, "b", "x", `{}`)
+	f.waitRun(t, "b", bev, ledger.Succeeded) // b's bucket is its own: start and step
+	if n := countRuns(t, f, "a", ""); n != 2 {
+		t.Errorf("a started %d runs on a frozen clock with a bucket of 2 items, want 2", n)
+	}
+	if n := countRuns(t, f, "a", ledger.Succeeded); n != 0 {
+		t.Errorf("a finished %d runs, want 0 (its 2 items went to starting runs)", n)
+	}
+	// The clock moves a minute at a time: each minute is one more item for a.
+	for deadline := time.Now().Add(60 * time.Second); countRuns(t, f, "a", ledger.Succeeded) < len(aev); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a finished %d of %d runs", countRuns(t, f, "a", ledger.Succeeded), len(aev))
+		}
+		clock.Advance(time.Minute)
 	}
 }
