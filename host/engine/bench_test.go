@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/ledger"
 )
 
 // BenchmarkRuns measures runs/s of a two-step automation (the json connector's pick transform,
 // then the http-probe's fetch action POSTing to a loopback upstream with the credential injected)
-// with the store on disk (fsync on), 8 workers. Each op is one run, from the event's Accept to the
-// run's success.
+// with the store on disk (fsync on), 8 workers, one consumer (its quota raised to all 8). Each op
+// is one run, from the event's Accept to the run's success.
 func BenchmarkRuns(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
 	defer up.Close()
-	f := newFixture(b, 0)
+	f := newFixtureWith(b, 0, func(o *engine.Options) { o.Workers, o.MaxPerConsumer = 8, 8 })
 	f.autos.put(b, "acme", "a1", fmt.Sprintf(`{"name": "two steps",
 	 "trigger": {"appKey": "shop", "triggerKey": "new-order"},
 	 "steps": [
