@@ -12,6 +12,7 @@
 //   - [ExchangeFile] (exchange.schema.json): one recorded HTTP exchange of a connector, as the
 //     broker records it in a run.
 //   - [AutomationFile] (automation.schema.json): an automation, as a consumer writes it.
+//   - [RunFile] (run.schema.json): a run and its step records.
 //
 // # Notes
 //

@@ -25,3 +25,7 @@ const ExchangeFile = "exchange.schema.json"
 // AutomationFile is the name, within [FS], of the automation schema: what a consumer writes to
 // create or update an automation.
 const AutomationFile = "automation.schema.json"
+
+// RunFile is the name, within [FS], of the run schema: a run with the record of each step, as the
+// engine records it and the API returns it.
+const RunFile = "run.schema.json"

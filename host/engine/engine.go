@@ -425,3 +425,53 @@ func called(consumer, runID string, steps []ledger.Step) []ledger.Activity {
 	}
 	return out
 }
+
+// RunDocument is a run with its step records, as schemas/run.schema.json specifies.
+type RunDocument struct {
+	ID             string          `json:"id"`
+	Automation     string          `json:"automation"`
+	AutomationName string          `json:"automationName,omitempty"`
+	Event          string          `json:"event"`
+	Status         ledger.Status   `json:"status"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+	Output         json.RawMessage `json:"output,omitempty"`
+	Error          *StepError      `json:"error,omitempty"`
+	FailedStep     string          `json:"failedStep,omitempty"`
+	Parent         *parentRef      `json:"parent,omitempty"`
+	Steps          []StepRecord    `json:"steps"`
+}
+
+// Document returns a consumer's run with its step records, in step order.
+//
+// # Errors
+//
+// ledger.ErrNotFound for a run that is not the consumer's.
+func (e *Engine) Document(ctx context.Context, consumer, runID string) (*RunDocument, error) {
+	r, err := e.o.Store.Run(ctx, consumer, runID)
+	if err != nil {
+		return nil, err
+	}
+	var rd runData
+	_ = json.Unmarshal(r.Data, &rd)
+	doc := &RunDocument{ID: r.ID, Automation: r.Automation, AutomationName: rd.AutomationName, Event: r.Event, Status: r.Status,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Output: rd.Output, Error: rd.Error, FailedStep: rd.FailedStep, Parent: rd.Parent,
+		Steps: []StepRecord{}}
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		steps, next, err := e.o.Store.Steps(ctx, consumer, runID, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range steps {
+			var rec StepRecord
+			if err := json.Unmarshal(s.Data, &rec); err != nil {
+				return nil, fmt.Errorf("engine: run %s step %s: %w", runID, s.Key, err)
+			}
+			doc.Steps = append(doc.Steps, rec)
+		}
+		if next == "" {
+			return doc, nil
+		}
+		p.Cursor = next
+	}
+}

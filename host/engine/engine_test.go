@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -27,6 +28,8 @@ import (
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/queue"
 	"github.com/splicehq/splice/host/sandbox"
+	"github.com/splicehq/splice/host/validate"
+	"github.com/splicehq/splice/schemas"
 )
 
 var ctx = context.Background()
@@ -852,5 +855,80 @@ func TestRateQuota(t *testing.T) {
 			t.Fatalf("a finished %d of %d runs", countRuns(t, f, "a", ledger.Succeeded), len(aev))
 		}
 		clock.Advance(time.Minute)
+	}
+}
+
+// TestRunDocumentsMatchTheSchema validates run documents of every ending (succeeded, filtered,
+// dead with a retried step, a call) against schemas/run.schema.json, and their exchanges against
+// schemas/exchange.schema.json.
+func TestRunDocumentsMatchTheSchema(t *testing.T) {
+	load := func(name string) *validate.Schema {
+		data, err := fs.ReadFile(schemas.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := validate.Compile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	runSchema, exSchema := load(schemas.RunFile), load(schemas.ExchangeFile)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "hang") {
+			io.ReadAll(r.Body) // the server notices a client gone only once the body is read
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 300*time.Millisecond)
+	f.autos.put(t, "acme", "a1", fmt.Sprintf(ordersAutomation, up.URL))
+	f.autos.put(t, "acme", "hang", fmt.Sprintf(ordersAutomation, up.URL+"/x?hang=1&"))
+	f.autos.put(t, "acme", "caller", `{"name": "caller", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "c", "call": {"automation": "a1", "input": {"order": {"id": 1, "total": 50}}}}]}`)
+	f.start(t)
+	events := map[string]string{
+		f.accept(t, "acme", "a1", `{"order":{"id":42,"total":20}}`):   "a1",
+		f.accept(t, "acme", "a1", `{"order":{"id":43,"total":5}}`):    "a1",
+		f.accept(t, "acme", "hang", `{"order":{"id":44,"total":50}}`): "hang",
+		f.accept(t, "acme", "caller", `{}`):                           "caller",
+	}
+	seen := 0
+	for ev, auto := range events {
+		f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Filtered, ledger.Dead, ledger.Failed)
+		runs, _, _ := f.store.Runs(ctx, ledger.RunQuery{Consumer: "acme", Automation: auto})
+		for _, r := range runs {
+			if r.Event != ev {
+				continue
+			}
+			doc, err := f.eng.Document(ctx, "acme", r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(doc)
+			if err := runSchema.Validate(b); err != nil {
+				t.Errorf("run %s (%s): %v\n%s", r.ID, r.Status, err, b)
+			}
+			for _, st := range doc.Steps {
+				for _, ex := range st.Exchanges {
+					eb, _ := json.Marshal(ex)
+					if err := exSchema.Validate(eb); err != nil {
+						t.Errorf("exchange of step %s: %v", st.ID, err)
+					}
+				}
+			}
+			seen++
+		}
+	}
+	if seen < 4 {
+		t.Errorf("validated %d runs, want at least 4", seen)
+	}
+	if _, err := f.eng.Document(ctx, "other", "nope"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("Document of another consumer's run: %v", err)
 	}
 }
