@@ -36,8 +36,9 @@
 // A call step creates the called automation's run (its trigger is the step's input) and settles
 // its own item; the called run's last commit enqueues the call step again with the outcome, and
 // the caller goes on from there. No worker blocks on another run, so runs calling runs cannot
-// exhaust the workers; MaxCallDepth stops runs that call themselves. A caller failed by its
-// callee is replayed by replaying the callee.
+// exhaust the workers; MaxCallDepth stops runs that call themselves. Replaying a caller that its
+// callee failed replays the callee, whose end resumes the caller with a new item; a resume item
+// for a call step that already resumed is stale and dropped.
 //
 // # Not yet
 //

@@ -387,6 +387,9 @@ func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 	if err != nil {
 		return err
 	}
+	if run.Status != ledger.Failed && run.Status != ledger.Dead {
+		return fmt.Errorf("engine: replay %s: %w: the run is %s, not failed or dead", runID, ledger.ErrNotFound, run.Status)
+	}
 	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
 		items, next, err := e.o.Store.Dead(ctx, consumer, p)
 		if err != nil {
@@ -395,6 +398,14 @@ func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 		for _, it := range items {
 			if it.Run != runID {
 				continue
+			}
+			var d itemData
+			_ = json.Unmarshal(it.Data, &d)
+			if o := d.Resume; o != nil && (o.Status == ledger.Failed || o.Status == ledger.Dead) {
+				// The run failed because the run it called did: replay that one; its end resumes
+				// this run's call step with a new item (this one is then stale, and dropped if
+				// ever replayed).
+				return e.Replay(ctx, consumer, o.Run)
 			}
 			if err := e.o.Store.Requeue(ctx, consumer, it.ID); err != nil {
 				return err

@@ -930,3 +930,48 @@ func TestRunDocumentsMatchTheSchema(t *testing.T) {
 		t.Errorf("Document of another consumer's run: %v", err)
 	}
 }
+
+// TestReplayThroughACall: a run fails because the run it called failed; replaying it replays the
+// callee (fixed in the meantime), whose success resumes the caller; a second replay of the
+// succeeded caller is refused.
+func TestReplayThroughACall(t *testing.T) {
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "caller", `{"name": "caller", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "c", "call": {"automation": "callee", "input": {"v": {"a": 1}}}}, {"id": "r", "respond": {"body": "{{steps.c.output}}"}}]}`)
+	// The callee's input misses "paths": a permanent invalid_input.
+	f.autos.put(t, "acme", "callee", `{"name": "callee", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "p", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger.v}}"}}]}`)
+	f.start(t)
+	f.accept(t, "acme", "caller", `{}`)
+	caller := func() ledger.Run {
+		runs, _, _ := f.store.Runs(ctx, ledger.RunQuery{Consumer: "acme", Automation: "caller"})
+		if len(runs) > 1 {
+			t.Fatalf("%d caller runs", len(runs))
+		}
+		if len(runs) == 0 {
+			return ledger.Run{} // not started yet
+		}
+		return runs[0]
+	}
+	for deadline := time.Now().Add(30 * time.Second); caller().Status != ledger.Failed; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller did not fail: %s", caller().Status)
+		}
+	}
+	f.autos.put(t, "acme", "callee", `{"name": "callee", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "p", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger.v}}", "paths": ["a"]}}]}`)
+	if err := f.eng.Replay(ctx, "acme", caller().ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); caller().Status != ledger.Succeeded; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller did not succeed after the replay: %s %s", caller().Status, caller().Data)
+		}
+	}
+	if out := f.steps(t, "acme", caller().ID)["r"].Output; string(out) != `{"body":{"a":1}}` {
+		t.Errorf("caller output %s", out)
+	}
+	if err := f.eng.Replay(ctx, "acme", caller().ID); err == nil {
+		t.Error("replay of a succeeded run: no error")
+	}
+}

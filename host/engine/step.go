@@ -44,6 +44,15 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	if err != nil {
 		return fmt.Errorf("engine: run %s: %w", it.Run, err)
 	}
+	if d.Resume != nil {
+		// A call step resumes once: a resume item for a step already past waiting (one replayed
+		// from the dead letter after a newer resume went through) is stale.
+		if rec, ok, err := e.stepRecord(ctx, it.Consumer, it.Run, fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)); err != nil {
+			return err
+		} else if ok && rec.Status != "waiting" && rec.Status != "failed" || run.Status == ledger.Succeeded {
+			return e.o.Store.Ack(ctx, l, ledger.Commit{})
+		}
+	}
 	scope, err := e.scope(ctx, it, &run, prog)
 	if err != nil {
 		return err
@@ -450,4 +459,25 @@ func resumeCall(o *callOutcome, rec *StepRecord) *stepFailure {
 		msg += ": " + o.Error.Kind + ": " + o.Error.Message
 	}
 	return permanent("call", "%s", msg)
+}
+
+// stepRecord returns the record stored under a run's step key.
+func (e *Engine) stepRecord(ctx context.Context, consumer, runID, key string) (StepRecord, bool, error) {
+	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
+		steps, next, err := e.o.Store.Steps(ctx, consumer, runID, p)
+		if err != nil {
+			return StepRecord{}, false, fmt.Errorf("engine: steps of run %s: %w", runID, err)
+		}
+		for _, s := range steps {
+			if s.Key == key {
+				var rec StepRecord
+				err := json.Unmarshal(s.Data, &rec)
+				return rec, err == nil, err
+			}
+		}
+		if next == "" {
+			return StepRecord{}, false, nil
+		}
+		p.Cursor = next
+	}
 }
