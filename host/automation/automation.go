@@ -181,9 +181,13 @@ type CompiledStep struct {
 	Steps     []*CompiledStep   // forEach: the nested steps
 }
 
+// MaxForEachDepth is how deep forEach steps nest (a forEach inside a forEach inside a forEach).
+const MaxForEachDepth = 3
+
 // Compile compiles a decoded automation: every template must parse and read a known source,
 // steps.<id> must name an earlier step in scope, item is only read inside a forEach, step ids
-// are unique, and conditions must compile to booleans.
+// are unique, conditions must compile to booleans, forEach steps nest at most MaxForEachDepth
+// deep and call steps stand outside forEach steps.
 //
 // # Errors
 //
@@ -208,6 +212,7 @@ type compiler struct {
 type scope struct {
 	seen   map[string]bool // the ids of the steps before, visible here
 	inLoop bool            // inside a forEach: item exists
+	depth  int             // forEach steps enclosing this point
 	noSelf bool            // the trigger's inputs: no steps yet
 }
 
@@ -228,7 +233,7 @@ func (c *compiler) steps(ptr string, steps []Step, sc scope) []*CompiledStep {
 			c.add(sp+"/id", "step id %q is used twice", s.ID)
 		}
 		c.ids[s.ID] = true
-		here := scope{seen: seen, inLoop: sc.inLoop}
+		here := scope{seen: seen, inLoop: sc.inLoop, depth: sc.depth}
 		cs := &CompiledStep{Step: s}
 		switch s.Kind() {
 		case KindAction, KindTransform:
@@ -236,12 +241,18 @@ func (c *compiler) steps(ptr string, steps []Step, sc scope) []*CompiledStep {
 		case KindFilter:
 			cs.Condition = c.condition(sp+"/filter", s.Filter)
 		case KindForEach:
+			if sc.depth >= MaxForEachDepth {
+				c.add(sp, "forEach steps nest at most %d deep", MaxForEachDepth)
+			}
 			cs.Items = c.template(sp+"/forEach/items", quote(s.ForEach.Items), here)
 			if s.ForEach.Where != "" {
 				cs.Condition = c.condition(sp+"/forEach/where", s.ForEach.Where)
 			}
-			cs.Steps = c.steps(sp+"/forEach/steps", s.ForEach.Steps, scope{seen: seen, inLoop: true})
+			cs.Steps = c.steps(sp+"/forEach/steps", s.ForEach.Steps, scope{seen: seen, inLoop: true, depth: sc.depth + 1})
 		case KindCall:
+			if sc.inLoop {
+				c.add(sp, "a call step cannot run inside a forEach; call an automation whose steps hold the forEach instead")
+			}
 			cs.Input = c.template(sp+"/call/input", s.Call.Input, here)
 		case KindRespond:
 			doc, _ := json.Marshal(s.Respond)

@@ -80,6 +80,11 @@ func TestCompileProblems(t *testing.T) {
 			[]string{"/trigger/inputParams/x: {{steps.a.output}}: no step has run here"}},
 		{"duplicate id", `{}`, `[{"id":"a","filter":"true"},{"id":"l","forEach":{"items":"{{trigger.lines}}","steps":[{"id":"a","filter":"true"}]}}]`,
 			[]string{`/steps/1/forEach/steps/0/id: step id "a" is used twice`}},
+		{"call inside forEach", `{}`, `[{"id":"l","forEach":{"items":"{{trigger.lines}}","steps":[{"id":"c","call":{"automation":"x"}}]}}]`,
+			[]string{`/steps/0/forEach/steps/0: a call step cannot run inside a forEach`}},
+		{"forEach too deep", `{}`, `[{"id":"l1","forEach":{"items":"{{trigger.a}}","steps":[{"id":"l2","forEach":{"items":"{{item.b}}","steps":[` +
+			`{"id":"l3","forEach":{"items":"{{item.c}}","steps":[{"id":"l4","forEach":{"items":"{{item.d}}","steps":[{"id":"f","filter":"true"}]}}]}}]}}]}}]`,
+			[]string{`/steps/0/forEach/steps/0/forEach/steps/0/forEach/steps/0: forEach steps nest at most 3 deep`}},
 		{"bad condition syntax", `{}`, `[{"id":"a","filter":"trigger.total >"}]`, []string{"/steps/0/filter: condition"}},
 		{"condition not boolean", `{}`, `[{"id":"a","filter":"1 + 1"}]`, []string{"/steps/0/filter: condition"}},
 		{"condition unknown variable", `{}`, `[{"id":"a","filter":"secrets.key == 1"}]`, []string{"/steps/0/filter: condition"}},

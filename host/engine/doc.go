@@ -31,6 +31,14 @@
 // step runs twice; the join after the last item needs no counter shared between work items. The
 // cost: one item's failure holds back the forEach's completion until its retry.
 //
+// A forEach nested in a forEach (at most automation.MaxForEachDepth deep) runs inside the outer
+// item the same way, its progress objects named by the index path (run/step/2.5); the outermost
+// forEach's settling commit deletes every progress object of the step (ledger.Commit.Forget), so
+// they live exactly as long as the step may be retried or replayed. MaxForEachItems bounds the
+// items of the outermost forEach and all those nested in it together. Inside a forEach, item is
+// the innermost forEach's item; a call step cannot run inside a forEach (automation.Compile
+// refuses it: its run would be a join across work items).
+//
 // # Why a call waits without a worker
 //
 // A call step creates the called automation's run (its trigger is the step's input) and settles
@@ -39,10 +47,6 @@
 // exhaust the workers; MaxCallDepth stops runs that call themselves. Replaying a caller that its
 // callee failed replays the callee, whose end resumes the caller with a new item; a resume item
 // for a call step that already resumed is stale and dropped.
-//
-// # Not yet
-//
-// A forEach inside a forEach fails with kind "unsupported".
 //
 // # Quotas
 //

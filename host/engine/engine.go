@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -320,13 +321,29 @@ type StepRecord struct {
 	DurationMS float64           `json:"durationMs"`
 	Error      *StepError        `json:"error,omitempty"`
 	StartedAt  time.Time         `json:"startedAt"`
+
+	// forget are the progress objects a forEach step kept, deleted when its item settles.
+	forget []ledger.ObjectKey
 }
 
 // IdempotencyKey is the key an action call gets: stable across retries of one step of one run
-// (and one forEach index), different for any other.
-func IdempotencyKey(runID, stepID string, index int) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", runID, stepID, index))
+// (and one forEach index: index holds the item's index in each enclosing forEach, outermost
+// first), different for any other. A step outside any forEach has index 0.
+func IdempotencyKey(runID, stepID string, index ...int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s", runID, stepID, indexPath(index)))
 	return hex.EncodeToString(sum[:16])
+}
+
+// indexPath writes forEach indexes as 3 or 3.1.4; no index is 0.
+func indexPath(index []int) string {
+	if len(index) == 0 {
+		return "0"
+	}
+	b := strconv.AppendInt(nil, int64(index[0]), 10)
+	for _, i := range index[1:] {
+		b = strconv.AppendInt(append(b, '.'), int64(i), 10)
+	}
+	return string(b)
 }
 
 // Process runs one leased item: the start of a run (which creates the run record) or one step,

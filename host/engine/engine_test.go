@@ -472,6 +472,84 @@ func TestForEachRetrySkipsCompletedItems(t *testing.T) {
 	}
 }
 
+// TestNestedForEach: a forEach over orders runs a forEach over each order's lines. One line's
+// first call times out, so the outer forEach is retried: every other line calls the upstream
+// exactly once, the nested outputs nest, and once the step settles no progress object is left.
+func TestNestedForEach(t *testing.T) {
+	var calls sync.Map // path → *atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := calls.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		if n.(*atomic.Int64).Add(1) == 1 && r.URL.Path == "/o2/l1" {
+			select { // the first call of order 2, line 1 hangs past the call's deadline
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 400*time.Millisecond)
+	f.autos.put(t, "acme", "orders", fmt.Sprintf(`{"name": "orders and lines",
+	 "trigger": {"appKey": "shop", "triggerKey": "new-order"},
+	 "steps": [{"id": "orders", "forEach": {"items": "{{trigger.orders}}", "concurrency": 2, "steps": [
+	   {"id": "id", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{item}}", "paths": ["id"]}},
+	   {"id": "lines", "forEach": {"items": "{{item.lines}}", "where": "item.qty > 0", "concurrency": 3, "steps": [
+	     {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%s/{{item.sku}}"}}]}}]}},
+	   {"id": "after", "respond": {"body": {"n": "{{steps.orders.output.#}}", "lines": "{{steps.orders.output.2.lines.#}}"}}}]}`, up.URL))
+	f.start(t)
+
+	var orders []string
+	for o := range 5 {
+		var lines []string
+		for l := range 4 {
+			lines = append(lines, fmt.Sprintf(`{"sku":"o%d/l%d","qty":%d}`, o, l, l%4))
+		}
+		orders = append(orders, fmt.Sprintf(`{"id":%d,"lines":[%s]}`, o, strings.Join(lines, ",")))
+	}
+	ev := f.accept(t, "acme", "orders", `{"orders":[`+strings.Join(orders, ",")+`]}`)
+	r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if r.Status != ledger.Succeeded {
+		t.Fatalf("run: %s %s", r.Status, r.Data)
+	}
+	for o := range 5 {
+		for l := range 4 {
+			want := int64(1)
+			switch {
+			case l == 0:
+				want = 0 // filtered by where
+			case o == 2 && l == 1:
+				want = 2
+			}
+			got := int64(0)
+			if n, ok := calls.Load(fmt.Sprintf("/o%d/l%d", o, l)); ok {
+				got = n.(*atomic.Int64).Load()
+			}
+			if got != want {
+				t.Errorf("order %d line %d called the upstream %d times, want %d", o, l, got, want)
+			}
+		}
+	}
+	steps := f.steps(t, "acme", r.ID)
+	if st := steps["orders"]; st.Attempts != 2 {
+		t.Errorf("forEach attempts: %d, want 2", st.Attempts)
+	}
+	if got := string(steps["after"].Output); got != `{"body":{"n":5,"lines":4}}` {
+		t.Errorf("after: %s", got)
+	}
+	var out []struct {
+		ID    json.RawMessage   `json:"id"`
+		Lines []json.RawMessage `json:"lines"`
+	}
+	if err := json.Unmarshal(steps["orders"].Output, &out); err != nil || len(out) != 5 || string(out[3].ID) != `{"id":3}` ||
+		string(out[3].Lines[0]) != "null" || !strings.Contains(string(out[3].Lines[2]), `"post"`) {
+		t.Errorf("forEach output: %s (%v)", steps["orders"].Output, err)
+	}
+	if objs, _, err := f.store.Objects(ctx, "foreach", "acme", ledger.Page{}); err != nil || len(objs) != 0 {
+		t.Errorf("progress objects left after the run: %d (%v)", len(objs), err)
+	}
+}
+
 // TestCall: a call step runs another automation of the consumer with its input as the trigger
 // and uses its output; a call of a missing automation, and runs calling themselves past
 // MaxCallDepth, fail the caller.

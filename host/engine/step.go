@@ -68,7 +68,7 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 		}
 		fail = resumeCall(d.Resume, &rec)
 	} else {
-		filtered, fail = e.execute(ctx, l, it, cs, 0, scope, &rec)
+		filtered, fail = e.execute(ctx, l, it, cs, nil, scope, &rec)
 	}
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 
@@ -83,15 +83,15 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	case filtered:
 		rec.Status = "filtered"
 		steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
-		return e.finishWith(ctx, l, &run, ledger.Filtered, nil, "", steps, ledger.Done, "run.filtered")
+		return e.finishWith(ctx, l, &run, ledger.Filtered, nil, "", steps, ledger.Done, "run.filtered", nil)
 	}
 	rec.Status = "succeeded"
 	steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
 	if d.Step+1 == len(prog.Steps) {
-		return e.finishWith(ctx, l, &run, ledger.Succeeded, rec.Output, "", steps, ledger.Done, "run.succeeded")
+		return e.finishWith(ctx, l, &run, ledger.Succeeded, rec.Output, "", steps, ledger.Done, "run.succeeded", rec.forget)
 	}
 	next := prog.Steps[d.Step+1].Step
-	c := ledger.Commit{Steps: steps, Activity: called(it.Consumer, it.Run, steps), Next: []ledger.NewItem{{Automation: it.Automation,
+	c := ledger.Commit{Steps: steps, Forget: rec.forget, Activity: called(it.Consumer, it.Run, steps), Next: []ledger.NewItem{{Automation: it.Automation,
 		Event: it.Event, Run: it.Run, Step: next.ID, Data: mustJSON(itemData{Step: d.Step + 1})}}}
 	if run.Status != ledger.Running {
 		run.Status, run.UpdatedAt = ledger.Running, time.Time{}
@@ -114,9 +114,9 @@ func (e *Engine) fail(ctx context.Context, l ledger.Lease, run *ledger.Run, prog
 				Run: run, Steps: steps, Activity: append(called(it.Consumer, run.ID, steps), ledger.Activity{Consumer: it.Consumer, Kind: "step.retried",
 					Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})})})
 		}
-		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, steps, ledger.DeadLetter, "run.dead", rec.Error)
+		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, steps, ledger.DeadLetter, "run.dead", nil, rec.Error)
 	}
-	return e.finishWith(ctx, l, run, ledger.Failed, nil, rec.ID, steps, ledger.DeadLetter, "run.failed", rec.Error)
+	return e.finishWith(ctx, l, run, ledger.Failed, nil, rec.ID, steps, ledger.DeadLetter, "run.failed", nil, rec.Error)
 }
 
 // finish ends a run whose record could not be read as usual.
@@ -129,13 +129,13 @@ func (e *Engine) finish(ctx context.Context, l ledger.Lease, run *ledger.Run, st
 		run = &r
 	}
 	kind := "run.failed"
-	return e.finishWith(ctx, l, run, status, nil, failed, nil, disp, kind, se)
+	return e.finishWith(ctx, l, run, status, nil, failed, nil, disp, kind, nil, se)
 }
 
 // finishWith sets the run's final status and settles the item, with the step records and an
 // activity entry, in one commit.
 func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run, status ledger.Status, output json.RawMessage,
-	failedStep string, steps []ledger.Step, disp ledger.Disposition, activity string, se ...*StepError) error {
+	failedStep string, steps []ledger.Step, disp ledger.Disposition, activity string, forget []ledger.ObjectKey, se ...*StepError) error {
 	var rd runData
 	_ = json.Unmarshal(run.Data, &rd)
 	rd.Output, rd.FailedStep, rd.Error = output, failedStep, nil
@@ -143,7 +143,7 @@ func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run
 		rd.Error = se[0]
 	}
 	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
-	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps,
+	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps, Forget: forget,
 		Activity: append(called(l.Item.Consumer, run.ID, steps), runActivity(l.Item.Consumer, activity, run))}
 	if p := rd.Parent; p != nil {
 		// A called run's end resumes its caller's call step, in the same commit.
@@ -219,10 +219,10 @@ func orNull(b json.RawMessage) json.RawMessage {
 	return b
 }
 
-// execute runs one step and fills rec; filtered reports a filter that stopped the run. index is
-// the forEach index of a nested step (0 otherwise), which its idempotency key includes; l is the
-// lease a forEach keeps alive (the zero Lease for nested steps).
-func (e *Engine) execute(ctx context.Context, l ledger.Lease, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) (filtered bool, fail *stepFailure) {
+// execute runs one step and fills rec; filtered reports a filter that stopped the run. in is the
+// forEach item a nested step runs for (nil outside any forEach), whose indexes its idempotency key
+// includes; l is the lease a forEach keeps alive (the zero Lease for nested steps).
+func (e *Engine) execute(ctx context.Context, l ledger.Lease, it ledger.Item, cs *automation.CompiledStep, in *loopItem, scope []byte, rec *StepRecord) (filtered bool, fail *stepFailure) {
 	s := cs.Step
 	switch s.Kind() {
 	case automation.KindFilter:
@@ -241,18 +241,15 @@ func (e *Engine) execute(ctx context.Context, l ledger.Lease, it ledger.Item, cs
 		rec.Output = out
 		return false, nil
 	case automation.KindTransform, automation.KindAction:
-		return false, e.call(ctx, it, cs, index, scope, rec)
+		return false, e.call(ctx, it, cs, in.indexes(), scope, rec)
 	case automation.KindForEach:
-		if l.Token == "" {
-			return false, permanent("unsupported", "a forEach inside a forEach")
-		}
-		return false, e.forEach(ctx, l, cs, scope, rec)
+		return false, e.forEach(ctx, l, it, cs, in, scope, rec)
 	}
 	return false, permanent("unsupported", "%s steps are not run by this version of the engine", s.Kind())
 }
 
 // call runs an action or a transform of a connector.
-func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.CompiledStep, index int, scope []byte, rec *StepRecord) *stepFailure {
+func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.CompiledStep, index []int, scope []byte, rec *StepRecord) *stepFailure {
 	s := cs.Step
 	conn, err := e.o.Connectors.Active(ctx, s.AppKey)
 	if err != nil {
@@ -284,7 +281,7 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 	var doc []byte
 	sessOpts := broker.SessionOptions{Consumer: it.Consumer, Manifest: m, Credential: s.CredentialKey}
 	if export == abi.ExportAction {
-		doc = mustJSON(map[string]any{"key": key, "params": json.RawMessage(input), "idempotencyKey": IdempotencyKey(it.Run, s.ID, index)})
+		doc = mustJSON(map[string]any{"key": key, "params": json.RawMessage(input), "idempotencyKey": IdempotencyKey(it.Run, s.ID, index...)})
 	} else {
 		doc = mustJSON(map[string]any{"key": key, "input": json.RawMessage(input)})
 		sessOpts.Manifest = &abi.Manifest{AppKey: m.AppKey} // transforms are pure: no host allowed
@@ -421,7 +418,7 @@ func (e *Engine) startCall(ctx context.Context, l ledger.Lease, run *ledger.Run,
 		rec := StepRecord{ID: cs.Step.ID, Kind: automation.KindCall, Status: "failed", Attempts: it.Attempts + 1, StartedAt: e.o.Now(),
 			Error: &StepError{Kind: f.kind, Message: f.msg}}
 		return e.finishWith(ctx, l, run, ledger.Failed, nil, cs.Step.ID, []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}},
-			ledger.DeadLetter, "run.failed", rec.Error)
+			ledger.DeadLetter, "run.failed", nil, rec.Error)
 	}
 	if rd.Depth+1 > MaxCallDepth {
 		return failWith(permanent("call_depth", "runs calling runs deeper than %d", MaxCallDepth))

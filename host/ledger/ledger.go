@@ -39,6 +39,8 @@ const (
 	MaxCommitWrites = 256
 	// MaxPageSize is the largest page a listing returns; larger limits are clamped.
 	MaxPageSize = 1000
+	// MaxCommitForget bounds the objects one [Commit] deletes.
+	MaxCommitForget = 20_000
 )
 
 // Store is what the engine and the API persist through: domain operations, never storage keys.
@@ -217,6 +219,10 @@ type Commit struct {
 	Next []NewItem
 	// Activity is appended to the feed.
 	Activity []Activity
+	// Forget are objects of the item's consumer deleted in the same commit, whatever their
+	// version; keys that do not exist are ignored. It is how work state kept in objects while an
+	// item ran (the engine's forEach progress) goes when the item settles.
+	Forget []ObjectKey
 }
 
 // Status is a run's status.

@@ -590,6 +590,18 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
 		wakes = append(wakes, wake{consumer, due})
 	}
+	if len(c.Forget) > MaxCommitForget {
+		return nil, fmt.Errorf("%w: commit forgets %d objects, limit %d", ErrInvalid, len(c.Forget), MaxCommitForget)
+	}
+	for _, k := range c.Forget {
+		if err := checkObjectKey(k); err != nil {
+			return nil, err
+		}
+		if k.Consumer != consumer {
+			return nil, fmt.Errorf("%w: forgetting an object of consumer %q from an item of %q", ErrInvalid, k.Consumer, consumer)
+		}
+		ops = append(ops, kv.Delete(objectKey(k)))
+	}
 	acts, err := s.activityOps(c.Activity, consumer, now)
 	if err != nil {
 		return nil, err

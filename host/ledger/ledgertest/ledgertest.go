@@ -60,6 +60,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Extend", testExtend},
 		{"LeaseReturns", testLeaseReturns},
 		{"Release", testRelease},
+		{"AckForget", testAckForget},
 		{"RetryAt", testRetryAt},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
@@ -409,6 +410,36 @@ func testRelease(t *testing.T, h *harness) {
 		t.Fatalf("after Release: %+v, want the same item at once with no attempt counted", again)
 	}
 	h.ack(again[0], ledger.Commit{})
+}
+
+func testAckForget(t *testing.T, h *harness) {
+	keep := ledger.ObjectKey{Kind: "progress", Consumer: "c", ID: "run1/keep"}
+	gone := ledger.ObjectKey{Kind: "progress", Consumer: "c", ID: "run1/gone"}
+	other := ledger.ObjectKey{Kind: "progress", Consumer: "d", ID: "run1/gone"}
+	for _, k := range []ledger.ObjectKey{keep, gone, other} {
+		if _, err := h.s.Put(ctx, k, []byte(`{"n":1}`), 0); err != nil {
+			t.Fatalf("Put %v: %v", k, err)
+		}
+	}
+	h.accept(ev("c", "a", "", 1))
+	l := h.lease(1, time.Hour)[0]
+	// Another consumer's object is refused, and the refusal settles nothing.
+	if err := h.s.Ack(ctx, l, ledger.Commit{Forget: []ledger.ObjectKey{gone, other}}); !errors.Is(err, ledger.ErrInvalid) {
+		t.Fatalf("Ack forgetting another consumer's object: %v, want ErrInvalid", err)
+	}
+	if _, err := h.s.Object(ctx, gone); err != nil {
+		t.Fatalf("after a refused Ack: %v, want the object kept", err)
+	}
+	missing := ledger.ObjectKey{Kind: "progress", Consumer: "c", ID: "never-written"}
+	h.ack(l, ledger.Commit{Forget: []ledger.ObjectKey{gone, missing}})
+	if _, err := h.s.Object(ctx, gone); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("forgotten object: %v, want ErrNotFound", err)
+	}
+	for _, k := range []ledger.ObjectKey{keep, other} {
+		if _, err := h.s.Object(ctx, k); err != nil {
+			t.Errorf("object %v: %v, want it kept", k, err)
+		}
+	}
 }
 
 func testExtend(t *testing.T, h *harness) {
