@@ -5,7 +5,9 @@
 // item with the step's record, the run's status and the next step's item in one commit.
 //
 // It owns the run's progress: starting a run for an event, mapping each step's inputs from the
-// trigger and the earlier steps (package mapping, compiled by package automation), validating
+// trigger and the earlier steps (package mapping, compiled by package automation; a path that
+// reads nothing maps to null, and fails the step as invalid_input where the connector's
+// inputSchema lists the value in required), validating
 // inputs and outputs against the connector's schemas, the idempotency key of each action call,
 // classifying failures (timeouts, 5xx, 429 and connection errors retry with backoff; validation
 // and guest errors do not), the dead letter and Replay, and the activity entries of runs. Which

@@ -279,6 +279,36 @@ func TestRuns(t *testing.T) {
 	}
 }
 
+// TestRequiredInput: a missing path maps to null, but where the action's inputSchema requires
+// the value the step fails at once (invalid_input, no retry, the upstream never called), naming
+// the input and the path that read nothing.
+func TestRequiredInput(t *testing.T) {
+	var calls atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "req", `{"name": "required url", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "get", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "{{trigger.target}}"}}]}`)
+	f.start(t)
+	ev := f.accept(t, "acme", "req", `{"other": 1}`)
+	r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	st := f.steps(t, "acme", r.ID)["get"]
+	if r.Status != ledger.Failed || st.Error == nil || st.Error.Kind != "invalid_input" || st.Error.Retryable || st.Attempts != 1 ||
+		!strings.Contains(st.Error.Message, "input /url is required") || !strings.Contains(st.Error.Message, "trigger.target") {
+		t.Fatalf("run %s, step %+v", r.Status, st)
+	}
+	if string(st.Input) != `{"url":null}` {
+		t.Errorf("recorded input %s, want the null the mapping made", st.Input)
+	}
+	ev = f.accept(t, "acme", "req", fmt.Sprintf(`{"target": %q}`, up.URL+"/x"))
+	if r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead); r.Status != ledger.Succeeded || calls.Load() != 1 {
+		t.Errorf("with the path present: run %s, %d calls", r.Status, calls.Load())
+	}
+}
+
 // TestRetryDeadAndReplay: an upstream that hangs makes the action time out; the step is retried
 // with backoff, the run goes dead when attempts run out, and a replay after the upstream recovers
 // runs the failed step only (the transform before it keeps its one record).

@@ -273,8 +273,15 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 		inSchema, outSchema = a.InputSchema, a.OutputSchema
 	}
 	rec.App, rec.Key = s.AppKey, key
-	input, _ := cs.Input.Eval(scope)
+	ev := cs.Input.Evaluate(scope)
+	input := ev.Out
 	rec.Input = redactInput(inSchema, input)
+	for _, h := range ev.Holes {
+		if requiredAt(inSchema, h) {
+			return permanent("invalid_input", "input %s is required by the inputSchema of %s, and nothing is at %s",
+				pointerOrRoot(h), key, strings.Join(ev.Missing, ", "))
+		}
+	}
 	if err := e.validate(inSchema, input); err != nil {
 		return permanent("invalid_input", "%v", err)
 	}
@@ -349,6 +356,48 @@ func (e *Engine) validate(schema, doc json.RawMessage) error {
 		v, _ = e.schemas.LoadOrStore(string(schema), s)
 	}
 	return v.(*validate.Schema).Validate(doc)
+}
+
+// requiredAt reports whether the schema requires a value at the JSON pointer: its parent's
+// schema (following properties and items) lists the last segment in required.
+func requiredAt(schema json.RawMessage, pointer string) bool {
+	if pointer == "" || len(schema) == 0 {
+		return pointer == "" && len(schema) > 0 // the whole input missing
+	}
+	var sch map[string]any
+	if json.Unmarshal(schema, &sch) != nil {
+		return false
+	}
+	segs := strings.Split(pointer[1:], "/")
+	for i, seg := range segs {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		if i == len(segs)-1 {
+			req, _ := sch["required"].([]any)
+			for _, r := range req {
+				if r == seg {
+					return true
+				}
+			}
+			return false
+		}
+		props, _ := sch["properties"].(map[string]any)
+		next, _ := props[seg].(map[string]any)
+		if next == nil {
+			next, _ = sch["items"].(map[string]any)
+		}
+		if next == nil {
+			return false
+		}
+		sch = next
+	}
+	return false
+}
+
+func pointerOrRoot(p string) string {
+	if p == "" {
+		return "(the whole input)"
+	}
+	return p
 }
 
 // redactInput masks the values the input schema marks "secret": true, at any depth of

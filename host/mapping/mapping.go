@@ -59,6 +59,7 @@ type str struct {
 	parts []part
 	// single is set when the string is exactly one expression: its value keeps its JSON type.
 	single bool
+	ptr    string // where the string stands: the template's shape is its output's
 }
 
 // node is a compiled JSON value.
@@ -225,7 +226,7 @@ func (t *Template) parseString(s, ptr string) (*str, error) {
 	if len(parts) == 1 && parts[0].path == nil {
 		return nil, nil // only escaped braces
 	}
-	return &str{parts: parts, single: len(parts) == 1 && parts[0].path != nil}, nil
+	return &str{parts: parts, single: len(parts) == 1 && parts[0].path != nil, ptr: ptr}, nil
 }
 
 type parser struct {
@@ -333,15 +334,31 @@ func escapePointer(s string) string {
 // returns the resulting document and the paths that matched nothing (their values are null, or
 // empty text inside a string). A caller that requires a value decides from missing.
 func (t *Template) Eval(scope []byte) (out []byte, missing []string) {
+	r := t.Evaluate(scope)
+	return r.Out, r.Missing
+}
+
+// Result is what [Template.Evaluate] makes of a scope.
+type Result struct {
+	Out     []byte   // the document
+	Missing []string // the paths that read nothing, as resolved
+	// Holes are the JSON pointers, into Out, of the values that are null because their one
+	// expression read nothing; a caller whose schema requires a value there refuses the input.
+	Holes []string
+}
+
+// Evaluate is [Template.Eval], telling also where in the output the missing values are.
+func (t *Template) Evaluate(scope []byte) Result {
 	e := evaluator{scope: scope}
 	var b bytes.Buffer
 	e.node(&b, t.root)
-	return b.Bytes(), e.missing
+	return Result{Out: b.Bytes(), Missing: e.missing, Holes: e.holes}
 }
 
 type evaluator struct {
 	scope   []byte
 	missing []string
+	holes   []string
 }
 
 func (e *evaluator) node(b *bytes.Buffer, n *node) {
@@ -379,6 +396,7 @@ func (e *evaluator) str(b *bytes.Buffer, s *str) {
 		r := e.lookup(s.parts[0].path)
 		if !r.Exists() {
 			b.WriteString("null")
+			e.holes = append(e.holes, s.ptr)
 			return
 		}
 		b.WriteString(compact(r))

@@ -153,3 +153,22 @@ func BenchmarkEval(b *testing.B) {
 		}
 	}
 }
+
+// TestHoles: Evaluate tells where in the output a value is null because its one expression read
+// nothing; text with a missing part, and a present null, are not holes.
+func TestHoles(t *testing.T) {
+	tpl, err := mapping.Compile([]byte(`{"a":"{{trigger.nope}}","b":[1,{"c/d":"{{trigger.order.gone}}"}],"e":"x{{trigger.y}}","n":"{{trigger.order.note}}","id":"{{trigger.order.id}}"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tpl.Evaluate(scope)
+	if want := []string{"/a", "/b/1/c~1d"}; !slices.Equal(r.Holes, want) {
+		t.Errorf("holes = %v, want %v", r.Holes, want)
+	}
+	if want := []string{"trigger.nope", "trigger.order.gone", "trigger.y"}; !slices.Equal(r.Missing, want) {
+		t.Errorf("missing = %v, want %v", r.Missing, want)
+	}
+	if root, _ := mapping.Compile([]byte(`"{{trigger.nope}}"`)); !slices.Equal(root.Evaluate(scope).Holes, []string{""}) {
+		t.Errorf("a missing root is not the hole \"\"")
+	}
+}
