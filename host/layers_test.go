@@ -32,6 +32,7 @@ var layers = [][]string{
 var sameLayer = map[string][]string{
 	"connector":  {"sandbox", "ledger"}, // loading runs describe; the catalog is ledger objects
 	"credential": {"ledger"},            // credentials are ledger objects, so every ledger backend holds them
+	"automation": {"ledger"},            // automations are ledger objects, as connectors and credentials are
 }
 
 // owners confines third-party packages (by path prefix) to the packages that own them.

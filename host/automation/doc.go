@@ -3,7 +3,9 @@
 // (github.com/expr-lang/expr) once per automation version, and checking what each reads (known
 // sources, earlier steps in scope, item only inside a forEach, unique step ids).
 //
-// It owns the automation's shape and its compile-time checks. Checks against an environment
+// It owns the automation's shape, its compile-time checks and where automations are kept: a
+// Store holds an environment's automations as ledger objects (per consumer, plus the owner of
+// each id, since a webhook URL names the automation alone) with their programs compiled once. Checks against an environment
 // (the connectors and keys exist, the credential is the consumer's and for that app, literal
 // inputs validate against the action's input schema) and running automations are the engine's.
 // It is the only package that imports expr. A *Program and a *Condition are immutable and safe
