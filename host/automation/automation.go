@@ -109,6 +109,12 @@ func (s *Step) Kind() Kind {
 	return KindRespond
 }
 
+// The values of Automation.Respond: how a webhook caller is answered.
+const (
+	RespondAsync = "async" // 202 once the event is stored (the default)
+	RespondSync  = "sync"  // the run's reply or output, within a bounded wait
+)
+
 // IsEnabled reports whether trigger events start runs (true unless Enabled is false).
 func (a *Automation) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
 

@@ -14,8 +14,17 @@
 // automations and connectors exist is asked of the Automations and Connectors it is given; the
 // HTTP rules are the broker's.
 //
-// An *Engine is safe for concurrent use. Its one lock (mu) guards the per-consumer counts and
-// the shutdown signal, and is never held across I/O.
+// An *Engine is safe for concurrent use. Its lock mu guards the per-consumer counts and the
+// shutdown signal; watch.mu guards the watches of events (Watch). Neither is held across I/O nor
+// while the other is held.
+//
+// # Why watches live in memory
+//
+// A sync webhook caller waits for its event's run on the process that accepted it, so Watch is
+// fed by the commits of this engine, after they are durable: a watch never reports what a crash
+// could undo. The caller registers once Accept returned, and a quick run may have ended by then,
+// so the reply and end of sync automations' runs are kept for a while (the last 4,096).
+// Reading a run after a restart is the API's business, from the store.
 //
 // # Why one step per item
 //

@@ -83,6 +83,8 @@ type Engine struct {
 	inFlight map[string]int           // consumer → items being worked
 	buckets  map[string]*rate.Limiter // consumer → its rate quota
 	grace    chan struct{}            // closed when the shutdown grace period has passed
+
+	watch watchers // the watches of events' runs (Watch), under their own lock
 }
 
 // New returns an Engine.
@@ -376,7 +378,11 @@ func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Pro
 	} else {
 		c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: run.ID, Step: prog.Steps[0].Step.ID, Data: mustJSON(itemData{Step: 0})}}
 	}
-	return e.o.Store.Ack(ctx, l, c)
+	if err := e.o.Store.Ack(ctx, l, c); err != nil {
+		return err
+	}
+	e.published(ctx, it, run, nil, "")
+	return nil
 }
 
 func runActivity(consumer, kind string, r *ledger.Run) ledger.Activity {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1081,5 +1082,61 @@ func TestReplayThroughACall(t *testing.T) {
 	}
 	if err := f.eng.Replay(ctx, "acme", caller().ID); err == nil {
 		t.Error("replay of a succeeded run: no error")
+	}
+}
+
+// TestWatch: a watch of an event sees each top-level step complete, the respond step's reply
+// and the run's end, then its channel closes; a watch registered after a sync automation's run
+// ended still gets the reply and the end; a failed run's end carries its error.
+func TestWatch(t *testing.T) {
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "s", `{"name": "sync", "respond": "sync", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["id"]}},
+	   {"id": "reply", "respond": {"status": 201, "body": {"got": "{{steps.pick.output.id}}"}}},
+	   {"id": "after", "appKey": "json", "transformKey": "pick", "inputParams": {"value": {"a": 1}, "paths": ["a"]}}]}`)
+	f.autos.put(t, "acme", "bad", `{"name": "fails", "respond": "sync", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": 1}}]}`)
+	f.start(t)
+
+	ev := f.accept(t, "acme", "s", `{"id": 7}`)
+	updates, stop := f.eng.Watch(ev)
+	defer stop()
+	var got []string
+	timeout := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case u, ok := <-updates:
+			if !ok {
+				done = true
+				break
+			}
+			got = append(got, fmt.Sprintf("%s:%s:%s:%s", u.Kind, u.Step, u.Status, u.Output))
+		case <-timeout:
+			t.Fatalf("no end after 30 s; got %v", got)
+		}
+	}
+	want := []string{`step:pick::{"id":7}`, `reply:reply::{"status":201,"body":{"got":7}}`, `step:after::{"a":1}`, `end::succeeded:{"a":1}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("updates:\n got %v\nwant %v", got, want)
+	}
+
+	late, stop2 := f.eng.Watch(ev)
+	defer stop2()
+	var kinds []engine.UpdateKind
+	for u := range late {
+		kinds = append(kinds, u.Kind)
+	}
+	if !slices.Equal(kinds, []engine.UpdateKind{engine.UpdateReply, engine.UpdateEnd}) {
+		t.Errorf("a late watch got %v, want the reply and the end", kinds)
+	}
+
+	ev = f.accept(t, "acme", "bad", `{}`)
+	f.waitRun(t, "acme", ev, ledger.Failed, ledger.Succeeded)
+	bad, stop3 := f.eng.Watch(ev)
+	defer stop3()
+	u := <-bad
+	if u.Kind != engine.UpdateEnd || u.Status != ledger.Failed || u.Error == nil || u.Error.Kind != "invalid_input" {
+		t.Errorf("failed run's end: %+v", u)
 	}
 }

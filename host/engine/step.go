@@ -32,8 +32,18 @@ func permanent(kind, format string, args ...any) *stepFailure {
 }
 
 // step runs the step an item names and settles the item.
-func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
+func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Program) (err error) {
 	it := l.Item
+	var pub struct {
+		run *ledger.Run
+		rec *StepRecord
+		cs  *automation.CompiledStep
+	}
+	defer func() {
+		if err == nil && pub.run != nil {
+			e.published(ctx, it, pub.run, pub.rec, pub.cs.Step.Kind())
+		}
+	}()
 	var d itemData
 	if err := json.Unmarshal(it.Data, &d); err != nil || d.Step < 0 || d.Step >= len(prog.Steps) || prog.Steps[d.Step].Step.ID != it.Step {
 		return e.finish(ctx, l, nil, ledger.Failed, "", &StepError{Kind: "automation_changed",
@@ -59,6 +69,7 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	}
 	start := e.o.Now()
 	rec := StepRecord{ID: cs.Step.ID, Kind: cs.Step.Kind(), Attempts: it.Attempts + 1, StartedAt: start}
+	pub.run, pub.rec, pub.cs = &run, &rec, cs
 	key := fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)
 	var filtered bool
 	var fail *stepFailure
