@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splicehq/splice/host/abi"
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
@@ -1138,5 +1139,44 @@ func TestWatch(t *testing.T) {
 	u := <-bad
 	if u.Kind != engine.UpdateEnd || u.Status != ledger.Failed || u.Error == nil || u.Error.Kind != "invalid_input" {
 		t.Errorf("failed run's end: %+v", u)
+	}
+}
+
+// TestReceive: a webhook request becomes an event through the echo connector's webhook trigger
+// and its run follows; the same body again is a duplicate (the trigger's event id), as is the
+// same verified webhook-id; a polling trigger takes no webhooks.
+func TestReceive(t *testing.T) {
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "hook", `{"name": "hook", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["n"]}}]}`)
+	f.autos.put(t, "acme", "poll", `{"name": "poll", "trigger": {"appKey": "echo", "triggerKey": "tick"}}`)
+	f.start(t)
+	req := func(body string) *abi.HTTPRequest {
+		return &abi.HTTPRequest{Method: "POST", Path: "/hooks/dev/hook", Headers: map[string][]string{"Content-Type": {"application/json"}}, Body: body}
+	}
+	r, err := f.eng.Receive(ctx, "acme", "hook", req(`{"n": 1}`), "")
+	if err != nil || len(r.Events) != 1 || r.Events[0].Duplicate {
+		t.Fatalf("Receive = %+v, %v", r, err)
+	}
+	run := f.waitRun(t, "acme", r.Events[0].ID, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if out := f.steps(t, "acme", run.ID)["pick"].Output; run.Status != ledger.Succeeded || string(out) != `{"n":1}` {
+		t.Fatalf("run %s, output %s", run.Status, out)
+	}
+	again, err := f.eng.Receive(ctx, "acme", "hook", req(`{"n": 1}`), "")
+	if err != nil || len(again.Events) != 1 || !again.Events[0].Duplicate || again.Events[0].ID != r.Events[0].ID {
+		t.Errorf("the same body again: %+v, %v", again, err)
+	}
+	first, err := f.eng.Receive(ctx, "acme", "hook", req(`{"n": 2}`), "msg_1")
+	if err != nil || first.Events[0].Duplicate {
+		t.Fatalf("with a webhook-id: %+v, %v", first, err)
+	}
+	if dup, err := f.eng.Receive(ctx, "acme", "hook", req(`{"n": 3}`), "msg_1"); err != nil || !dup.Events[0].Duplicate || dup.Events[0].ID != first.Events[0].ID {
+		t.Errorf("the same webhook-id, another body: %+v, %v", dup, err)
+	}
+	if _, err := f.eng.Receive(ctx, "acme", "poll", req(`{}`), ""); !errors.Is(err, engine.ErrNotWebhook) {
+		t.Errorf("a polling trigger: %v, want ErrNotWebhook", err)
+	}
+	if _, err := f.eng.Receive(ctx, "other", "hook", req(`{}`), ""); err == nil {
+		t.Errorf("another consumer's automation was received")
 	}
 }
