@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -394,4 +395,38 @@ func (s *Store) Delete(ctx context.Context, consumer, key string) error {
 		return fmt.Errorf("credential: delete %s: %w", key, err)
 	}
 	return nil
+}
+
+// Seal encrypts a secret of consumer's that is kept outside the credential records (an
+// automation's webhook signing key) with the environment's current data key, bound to the
+// consumer and to purpose: it opens only through Open with the same two. The result is text,
+// to be stored as is.
+func (s *Store) Seal(consumer, purpose string, plaintext []byte) (string, error) {
+	sealed, err := s.ring.Seal(plaintext, s.sealAAD(consumer, purpose))
+	if err != nil {
+		return "", fmt.Errorf("credential: seal %s: %w", purpose, err)
+	}
+	return base64.StdEncoding.EncodeToString(sealed), nil
+}
+
+// Open decrypts what Seal returned for the same consumer and purpose.
+//
+// # Errors
+//
+// [ErrInvalid] for text Seal did not make; a keyring error when it was sealed for another
+// consumer or purpose, or with a data key this environment does not have.
+func (s *Store) Open(consumer, purpose, sealed string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sealed %s is not base64", ErrInvalid, purpose)
+	}
+	b, err := s.ring.Open(raw, s.sealAAD(consumer, purpose))
+	if err != nil {
+		return nil, fmt.Errorf("credential: open %s: %w", purpose, err)
+	}
+	return b, nil
+}
+
+func (s *Store) sealAAD(consumer, purpose string) []byte {
+	return []byte("splice/sealed\x00" + s.env + "\x00" + consumer + "\x00" + purpose)
 }

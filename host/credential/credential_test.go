@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 
 	"github.com/splicehq/splice/host/credential"
@@ -306,5 +307,25 @@ func TestSwapSecrets(t *testing.T) {
 	}
 	if _, err := s.SwapSecrets(ctx, "c", "missing", old, next); !errors.Is(err, credential.ErrNotFound) {
 		t.Errorf("swap of a missing credential: %v", err)
+	}
+}
+
+// TestSealOpen: a sealed secret opens for its consumer and purpose only, and garbage is refused.
+func TestSealOpen(t *testing.T) {
+	s, db := openStore(t, t.TempDir(), master(t))
+	defer db.Close()
+	sealed, err := s.Seal("alice", "webhook/a1", []byte("whsec_x"))
+	if err != nil || strings.Contains(sealed, "whsec_x") {
+		t.Fatalf("Seal = %q, %v", sealed, err)
+	}
+	if b, err := s.Open("alice", "webhook/a1", sealed); err != nil || string(b) != "whsec_x" {
+		t.Fatalf("Open = %q, %v", b, err)
+	}
+	for _, tc := range []struct{ consumer, purpose, sealed string }{
+		{"bob", "webhook/a1", sealed}, {"alice", "webhook/a2", sealed}, {"alice", "webhook/a1", "not base64!"}, {"alice", "webhook/a1", "AAAA"},
+	} {
+		if _, err := s.Open(tc.consumer, tc.purpose, tc.sealed); err == nil {
+			t.Errorf("Open(%q, %q, %.10q) succeeded", tc.consumer, tc.purpose, tc.sealed)
+		}
 	}
 }
