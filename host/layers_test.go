@@ -20,7 +20,7 @@ const module = "github.com/splicehq/splice"
 // layers lists the host's packages from the bottom up. A package may import packages of lower layers,
 // host/internal/... and schemas; within a layer only the pairs in sameLayer.
 var layers = [][]string{
-	{"abi", "mapping", "keyring", "metrics"},
+	{"abi", "mapping", "keyring", "metrics", "whsig"},
 	{"validate", "kv"},
 	{"sandbox", "broker", "connector", "automation", "credential", "queue", "runlog", "activity", "ledger"},
 	{"engine", "schedule"},

@@ -26,7 +26,13 @@ type Automation struct {
 	Steps       []Step  `json:"steps,omitempty"`
 	Respond     string  `json:"respond,omitempty"`
 	Retry       *Retry  `json:"retry,omitempty"`
+	// Signing says how webhooks prove their sender: SigningStandardWebhooks, or none.
+	Signing string `json:"signing,omitempty"`
 }
+
+// SigningStandardWebhooks is the Signing of automations whose webhooks carry a Standard Webhooks
+// signature made with the automation's signing secret.
+const SigningStandardWebhooks = "standard-webhooks"
 
 // Trigger says what starts a run.
 type Trigger struct {

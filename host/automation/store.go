@@ -318,6 +318,25 @@ func (s *Store) SetEnabled(ctx context.Context, consumer, id string, enabled boo
 	return &next, nil
 }
 
+// SetSecret replaces the sealed signing secret of consumer's automation id.
+//
+// # Errors
+//
+// [ErrNotFound]; ledger errors.
+func (s *Store) SetSecret(ctx context.Context, consumer, id, secret string) (*Stored, error) {
+	defer s.lock(id)()
+	cur, err := s.Get(ctx, consumer, id)
+	if err != nil {
+		return nil, err
+	}
+	next := *cur
+	next.Secret, next.UpdatedAt = secret, s.now().UTC()
+	if err := s.write(ctx, &next, cur.Version); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
 // Delete removes consumer's automation id. Its queued work finds it gone and is dropped.
 //
 // # Errors

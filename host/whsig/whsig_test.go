@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/splicehq/splice/host/ingress/whsig"
+	"github.com/splicehq/splice/host/whsig"
 )
 
 // testSecret is a fixed 32-byte key ("0123456789abcdef0123456789abcdef") in whsec_ form.

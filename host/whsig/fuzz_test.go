@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/splicehq/splice/host/ingress/whsig"
+	"github.com/splicehq/splice/host/whsig"
 )
 
 // FuzzVerify feeds arbitrary headers and bodies to Verify. It must never panic; every error must

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/splicehq/splice/host/ingress/whsig"
+	"github.com/splicehq/splice/host/whsig"
 )
 
 // ExampleVerify checks a webhook the way the ingress does, before storing it: parse the

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+)
+
+// sinkOptions are the sink's test hooks. The zero value is the plain sink of the command line.
+type sinkOptions struct {
+	// Delay, when positive, holds every POST that long before answering (a slow upstream). A
+	// stopping sink answers at once.
+	Delay time.Duration
+	// OnMessage, when set, is called with the body of every POST, before the answer and after the
+	// count. body is valid only during the call; copy what you keep. It must be safe for
+	// concurrent use.
+	OnMessage func(body []byte)
+}
+
+// sink is the loopback "chat" upstream: it counts every POST (any path) and answers 200
+// {"ok":true}; GET /count answers {"received":N}. It is safe for concurrent use.
+type sink struct {
+	*loopServer
+	opts     sinkOptions
+	received atomic.Int64
+}
+
+// runSink starts a sink listening on addr (a loopback host:port; port 0 picks one). It serves until
+// ctx is done or Close is called.
+//
+// # Errors
+//
+// A listen address that is not loopback (errNotLoopback) or cannot be listened on.
+func runSink(ctx context.Context, addr string, opts sinkOptions) (*sink, error) {
+	s := &sink{opts: opts}
+	ls, err := startServer(ctx, addr, s.handle)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	s.loopServer = ls
+	return s, nil
+}
+
+// Received returns the number of messages (POSTs) received so far.
+func (s *sink) Received() int64 { return s.received.Load() }
+
+func (s *sink) handle(ctx *fasthttp.RequestCtx) {
+	switch {
+	case ctx.IsPost():
+		s.received.Add(1)
+		if s.opts.OnMessage != nil {
+			s.opts.OnMessage(ctx.PostBody())
+		}
+		if s.opts.Delay > 0 {
+			t := time.NewTimer(s.opts.Delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done(): // the server is shutting down
+				t.Stop()
+			}
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"ok":true}`)
+	case ctx.IsGet() && string(ctx.Path()) == "/count":
+		ctx.SetContentType("application/json")
+		b := append(ctx.Response.Body()[:0], `{"received":`...)
+		b = strconv.AppendInt(b, s.received.Load(), 10)
+		ctx.SetBody(append(b, '}'))
+	default:
+		ctx.Error("sink: POST a message to any path, or GET /count", fasthttp.StatusMethodNotAllowed)
+	}
+}
+
+// fetchCount asks the sink at rawURL (its /count URL, or its base URL) how many messages it
+// received.
+//
+// # Errors
+//
+// A URL that is not http on loopback, a transport error, a status other than 200, or an answer
+// without a numeric "received".
+func fetchCount(ctx context.Context, rawURL string) (int64, error) {
+	u, err := parseLoopbackURL(rawURL)
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/count"
+	}
+	hc := &fasthttp.HostClient{Addr: hostPort(u), DialTimeout: dialLoopback, Name: "splice-load", MaxResponseBodySize: 1 << 16}
+	defer hc.CloseIdleConnections()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(u.String())
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := hc.DoDeadline(req, resp, deadline); err != nil {
+		return 0, fmt.Errorf("count: get %s: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode() != fasthttp.StatusOK {
+		return 0, fmt.Errorf("count: get %s: status %d: %.200s", u.Redacted(), resp.StatusCode(), resp.Body())
+	}
+	r := gjson.GetBytes(resp.Body(), "received")
+	if r.Type != gjson.Number {
+		return 0, fmt.Errorf("count: get %s: no numeric \"received\" in %.200s", u.Redacted(), resp.Body())
+	}
+	return r.Int(), nil
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/api"
+	"github.com/splicehq/splice/host/automation"
+	"github.com/splicehq/splice/host/broker"
+	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/credential"
+	"github.com/splicehq/splice/host/engine"
+	"github.com/splicehq/splice/host/ingress"
+	"github.com/splicehq/splice/host/kv"
+	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/whsig"
+)
+
+// env is one open environment: its database and everything built on it.
+type env struct {
+	name    string
+	s       *Server
+	db      *kv.DB
+	store   *ledger.Embedded
+	creds   *credential.Store
+	catalog *connector.Catalog
+	autos   *automation.Store
+	broker  *broker.Broker
+	eng     *engine.Engine
+	secret  []byte
+	view    *api.Environment
+
+	mu      sync.Mutex
+	active  map[string]*connector.Connector // appKey → its active version, loaded
+	loaded  map[string]*connector.Connector // module digest → loaded connector
+	signing sync.Map                        // sealed secret → signing key
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// kindSettings holds the environment's own settings (its JWT secret, sealed).
+const kindSettings = "environment"
+
+func (s *Server) openEnv(ctx context.Context, name string) (*env, error) {
+	dir := filepath.Join(s.o.DataDir, "envs", name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: environment %s: %w", name, err)
+	}
+	db, err := kv.Open(kv.Options{Dir: dir, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("server: environment %s: %w", name, err)
+	}
+	e := &env{name: name, s: s, db: db, active: map[string]*connector.Connector{}, loaded: map[string]*connector.Connector{}}
+	if err := e.open(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("server: environment %s: %w", name, err)
+	}
+	return e, nil
+}
+
+func (e *env) open(ctx context.Context) error {
+	var err error
+	if e.store, err = ledger.Open(ctx, e.db, ledger.Options{}); err != nil {
+		return err
+	}
+	if e.creds, err = credential.Open(ctx, e.store, credential.Options{Env: e.name, Master: e.s.master}); err != nil {
+		return err
+	}
+	if e.secret, err = e.jwtSecret(ctx); err != nil {
+		return err
+	}
+	e.catalog = connector.NewCatalog(e.store, nil)
+	loopback := e.s.o.AllowLoopback && e.name != "production"
+	if e.broker, err = broker.New(broker.Options{Env: e.name, AllowHTTP: loopback, AllowLoopback: loopback, AnyPort: loopback,
+		Credentials: e.creds}); err != nil {
+		return err
+	}
+	e.autos = automation.NewStore(e.store, func(ctx context.Context, consumer string, p *automation.Program) error {
+		return e.eng.Check(ctx, consumer, p, e.creds)
+	}, nil)
+	o := e.s.o.Engine
+	o.Store, o.Connectors, o.Automations, o.Broker, o.Logger = e.store, e, e.autos, e.broker, e.s.log.With("env", e.name)
+	if e.eng, err = engine.New(o); err != nil {
+		return err
+	}
+	e.view = &api.Environment{Name: e.name, Secret: e.secret, Store: e.store, Catalog: e.catalog, Credentials: e.creds,
+		Automations: e.autos, Engine: e.eng, Deploy: e.deploy, Activate: e.activate}
+	return nil
+}
+
+// jwtSecret returns the environment's consumer-token secret, making it on first open. It is
+// kept sealed among the environment's objects.
+func (e *env) jwtSecret(ctx context.Context) ([]byte, error) {
+	key := ledger.ObjectKey{Kind: kindSettings, ID: "jwt-secret"}
+	o, err := e.store.Object(ctx, key)
+	if err == nil {
+		var sealed string
+		if err := json.Unmarshal(o.Value, &sealed); err != nil {
+			return nil, fmt.Errorf("jwt secret: %w", err)
+		}
+		return e.creds.Open("", "jwt-secret", sealed)
+	}
+	if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	sealed, err := e.creds.Seal("", "jwt-secret", secret)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(sealed)
+	if _, err := e.store.Put(ctx, key, b, 0); err != nil {
+		return nil, err
+	}
+	return secret, nil
+}
+
+func (e *env) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop, e.done = cancel, make(chan struct{})
+	go func() {
+		defer close(e.done)
+		e.eng.Run(ctx)
+	}()
+}
+
+// close stops the engine (letting its items in hand finish within its grace) and closes the
+// database.
+func (e *env) close(ctx context.Context) error {
+	if e.stop != nil {
+		e.stop()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+		}
+	}
+	e.broker.Close()
+	e.mu.Lock()
+	for _, c := range e.loaded {
+		_ = c.Close(context.Background())
+	}
+	e.loaded, e.active = map[string]*connector.Connector{}, map[string]*connector.Connector{}
+	e.mu.Unlock()
+	return e.db.Close()
+}
+
+// Active implements engine.Connectors: the app's active version, loaded once.
+func (e *env) Active(ctx context.Context, appKey string) (*connector.Connector, error) {
+	e.mu.Lock()
+	c, ok := e.active[appKey]
+	e.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	d, err := e.catalog.Active(ctx, appKey)
+	if err != nil {
+		return nil, err
+	}
+	c, err = e.load(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.active[appKey] = c
+	e.mu.Unlock()
+	return c, nil
+}
+
+// load returns the loaded connector of a deployment, loading its module once.
+func (e *env) load(ctx context.Context, d connector.Deployment) (*connector.Connector, error) {
+	e.mu.Lock()
+	c, ok := e.loaded[d.Module]
+	e.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	wasm, err := e.catalog.Module(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	c, err = connector.Load(ctx, e.s.rt, wasm, connector.Options{Policy: e.s.o.Limits})
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if prev, ok := e.loaded[d.Module]; ok { // loaded meanwhile by another caller
+		_ = c.Close(ctx)
+		return prev, nil
+	}
+	e.loaded[d.Module] = c
+	return c, nil
+}
+
+// deploy validates, compiles and describes a module and stores it.
+func (e *env) deploy(ctx context.Context, wasm []byte, activate bool) (connector.Deployment, error) {
+	c, err := connector.Load(ctx, e.s.rt, wasm, connector.Options{Policy: e.s.o.Limits})
+	if err != nil {
+		return connector.Deployment{}, err
+	}
+	d, err := e.catalog.Deploy(ctx, wasm, c.Manifest(), activate)
+	if err != nil {
+		_ = c.Close(ctx)
+		return connector.Deployment{}, err
+	}
+	e.mu.Lock()
+	if _, ok := e.loaded[d.Module]; ok {
+		_ = c.Close(ctx)
+	} else {
+		e.loaded[d.Module] = c
+	}
+	if activate {
+		delete(e.active, d.AppKey)
+	}
+	e.mu.Unlock()
+	return d, nil
+}
+
+func (e *env) activate(ctx context.Context, appKey, version string) error {
+	if err := e.catalog.Activate(ctx, appKey, version); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	delete(e.active, appKey)
+	e.mu.Unlock()
+	return nil
+}
+
+// Target implements ingress.Receiver.
+func (e *env) Target(ctx context.Context, id string) (ingress.Target, error) {
+	st, err := e.autos.Lookup(ctx, id)
+	if errors.Is(err, automation.ErrNotFound) {
+		return ingress.Target{}, ingress.ErrNotFound
+	} else if err != nil {
+		return ingress.Target{}, err
+	}
+	a := st.Program.Automation
+	t := ingress.Target{Consumer: st.Consumer, Enabled: a.IsEnabled(), Sync: a.Respond == automation.RespondSync}
+	if a.Signing == automation.SigningStandardWebhooks {
+		if t.SigningKey, err = e.signingKey(st); err != nil {
+			return ingress.Target{}, err
+		}
+	}
+	return t, nil
+}
+
+// signingKey opens an automation's signing secret (once per sealed secret).
+func (e *env) signingKey(st *automation.Stored) ([]byte, error) {
+	if st.Secret == "" {
+		return nil, fmt.Errorf("server: automation %s signs its webhooks but has no secret", st.ID)
+	}
+	if k, ok := e.signing.Load(st.Secret); ok {
+		return k.([]byte), nil
+	}
+	plain, err := e.creds.Open(st.Consumer, api.SigningPurpose, st.Secret)
+	if err != nil {
+		return nil, err
+	}
+	key, err := whsig.ParseSecret(string(plain))
+	if err != nil {
+		return nil, err
+	}
+	e.signing.Store(st.Secret, key)
+	return key, nil
+}
+
+// Receive implements ingress.Receiver.
+func (e *env) Receive(ctx context.Context, consumer, id string, req *abi.HTTPRequest, dedupe string) (engine.Received, error) {
+	return e.eng.Receive(ctx, consumer, id, req, dedupe)
+}
+
+// Watch implements ingress.Receiver.
+func (e *env) Watch(eventID string) (<-chan engine.Update, func()) { return e.eng.Watch(eventID) }
+
+var (
+	_ ingress.Receiver   = (*env)(nil)
+	_ engine.Connectors  = (*env)(nil)
+	_ engine.Automations = (*automation.Store)(nil)
+)

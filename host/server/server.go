@@ -1,0 +1,289 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/splicehq/splice/host/api"
+	"github.com/splicehq/splice/host/api/token"
+	"github.com/splicehq/splice/host/engine"
+	"github.com/splicehq/splice/host/ingress"
+	"github.com/splicehq/splice/host/keyring"
+	"github.com/splicehq/splice/host/sandbox"
+)
+
+// Defaults of Options.
+const (
+	DefaultDataDir       = ".splice"
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultShutdownGrace = 30 * time.Second
+)
+
+// Options configures a Server. The zero value serves ./.splice on 127.0.0.1:8080.
+type Options struct {
+	// DataDir holds everything the server keeps: envs/<name>/ (one Badger database each), the
+	// master key, the operator token and the compilation cache. Default ./.splice.
+	DataDir string `json:"dataDir"`
+	// Listen is the address served; default 127.0.0.1:8080.
+	Listen string `json:"listen"`
+	// BaseURL is how callers reach the server (webhook URLs); default http://<Listen>.
+	BaseURL string `json:"baseUrl"`
+	// Environments are created at start when missing.
+	Environments []string `json:"environments"`
+	// OperatorTokenFile holds the operator token; default <DataDir>/operator-token, made (0600)
+	// on first start.
+	OperatorTokenFile string `json:"operatorTokenFile"`
+	// MasterKeyEnv names the environment variable holding the master key (base64 or hex of 32
+	// bytes), which wins over MasterKeyFile; default SPLICE_MASTER_KEY.
+	MasterKeyEnv string `json:"masterKeyEnv"`
+	// MasterKeyFile holds the master key that seals every environment's data keys; default
+	// <DataDir>/master.key, made (0600) on first start.
+	MasterKeyFile string `json:"masterKeyFile"`
+	// AllowLoopback lets connectors reach loopback addresses over plain HTTP on any port, in
+	// every environment but production (for development against local fakes).
+	AllowLoopback bool `json:"allowLoopback"`
+	// SandboxEngine is sandbox.EngineSplice (default) or sandbox.EngineExtism.
+	SandboxEngine string `json:"sandboxEngine"`
+	// Limits is every environment's policy of guest limits.
+	Limits sandbox.Limits `json:"limits"`
+	// MaxInstances bounds live guest instances; default the sandbox's.
+	MaxInstances int `json:"maxInstances"`
+	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
+	// and Logger are the server's).
+	Engine engine.Options `json:"engine"`
+	// Ingress configures the port's limits (its Environments and API are the server's).
+	Ingress ingress.Options `json:"ingress"`
+	// ShutdownGrace bounds a graceful stop; default 30 s.
+	ShutdownGrace time.Duration `json:"shutdownGrace"`
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger `json:"-"`
+}
+
+// Server is Splice on one port: the webhook ingress, the management API and an engine per
+// environment. It is safe for concurrent use.
+type Server struct {
+	o        Options
+	log      *slog.Logger
+	master   *keyring.Master
+	rt       *sandbox.Runtime
+	operator string
+	created  bool
+	api      *api.API
+	ing      *ingress.Server
+
+	mu      sync.RWMutex
+	envs    map[string]*env
+	serving bool
+}
+
+var envName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+
+// Open opens the data directory: the master key and operator token (made on first start), every
+// environment found under envs/ and those Options.Environments names (made when missing).
+//
+// # Errors
+//
+// A bad option; a master key or token file that is unreadable or readable by others; an
+// environment that does not open (another process holds it, or it was made by a newer
+// version).
+func Open(ctx context.Context, o Options) (*Server, error) {
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = "http://" + o.Listen
+	}
+	if o.OperatorTokenFile == "" {
+		o.OperatorTokenFile = filepath.Join(o.DataDir, "operator-token")
+	}
+	if o.MasterKeyEnv == "" {
+		o.MasterKeyEnv = "SPLICE_MASTER_KEY"
+	}
+	if o.MasterKeyFile == "" {
+		o.MasterKeyFile = filepath.Join(o.DataDir, "master.key")
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, n := range o.Environments {
+		if !envName.MatchString(n) {
+			return nil, fmt.Errorf("server: environment name %q: 1-40 of a-z, 0-9 and -, starting with a letter", n)
+		}
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}}
+	var err error
+	if s.master, err = keyring.LoadMaster(keyring.MasterOptions{Env: o.MasterKeyEnv, File: o.MasterKeyFile, Generate: true}); err != nil {
+		return nil, fmt.Errorf("server: master key: %w", err)
+	}
+	if s.operator, s.created, err = token.LoadOrCreateOperator(o.OperatorTokenFile); err != nil {
+		return nil, fmt.Errorf("server: operator token: %w", err)
+	}
+	if s.rt, err = sandbox.New(ctx, sandbox.Options{Engine: o.SandboxEngine, CacheDir: filepath.Join(o.DataDir, "cache"),
+		MaxInstances: o.MaxInstances, Logger: o.Logger}); err != nil {
+		return nil, fmt.Errorf("server: sandbox: %w", err)
+	}
+	names := slices.Clone(o.Environments)
+	if found, err := os.ReadDir(filepath.Join(o.DataDir, "envs")); err == nil {
+		for _, f := range found {
+			if f.IsDir() && envName.MatchString(f.Name()) && !slices.Contains(names, f.Name()) {
+				names = append(names, f.Name())
+			}
+		}
+	}
+	for _, n := range names {
+		e, err := s.openEnv(ctx, n)
+		if err != nil {
+			s.closeAll(ctx)
+			return nil, err
+		}
+		s.envs[n] = e
+	}
+	if s.api, err = api.New(api.Options{Environments: (*environments)(s), OperatorToken: s.operator, BaseURL: o.BaseURL, Logger: o.Logger}); err != nil {
+		s.closeAll(ctx)
+		return nil, err
+	}
+	io := o.Ingress
+	io.Environments = s.receiver
+	io.API = s.api
+	if io.Logger == nil {
+		io.Logger = o.Logger
+	}
+	if s.ing, err = ingress.New(io); err != nil {
+		s.closeAll(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// OperatorToken returns the operator token, and whether this start made it.
+func (s *Server) OperatorToken() (tok string, created bool) { return s.operator, s.created }
+
+// Environment returns the management view of an environment (for `splice dev` to deploy into).
+func (s *Server) Environment(name string) (*api.Environment, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.envs[name]
+	if !ok {
+		return nil, false
+	}
+	return e.view, true
+}
+
+func (s *Server) receiver(name string) (ingress.Receiver, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.envs[name]
+	return e, ok
+}
+
+// Serve serves ln and runs every environment's engine until ctx ends, then stops gracefully:
+// no new connections, the requests in hand answered, the engines' items finished or given
+// back, the databases closed, all within ShutdownGrace. The Server is closed when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.serving {
+		s.mu.Unlock()
+		return errors.New("server: already serving")
+	}
+	s.serving = true
+	for _, e := range s.envs {
+		e.start()
+	}
+	s.mu.Unlock()
+	errc := make(chan error, 1)
+	go func() { errc <- s.ing.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownGrace)
+	defer cancel()
+	if serveErr == nil {
+		if err := s.ing.Shutdown(sctx); err != nil {
+			s.log.Warn("server: ingress shutdown", "err", err)
+		}
+		<-errc
+	}
+	s.closeAll(sctx)
+	return serveErr
+}
+
+// Close closes a Server that is not serving.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeAll(ctx)
+	return nil
+}
+
+func (s *Server) closeAll(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, e := range s.envs {
+		if err := e.close(ctx); err != nil {
+			s.log.Error("server: close environment", "env", n, "err", err)
+		}
+		delete(s.envs, n)
+	}
+	if s.rt != nil {
+		_ = s.rt.Close(ctx)
+		s.rt = nil
+	}
+}
+
+// environments is the Server as the API's Environments.
+type environments Server
+
+func (v *environments) Environment(name string) (*api.Environment, bool) {
+	return (*Server)(v).Environment(name)
+}
+
+func (v *environments) Names() []string {
+	s := (*Server)(v)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.envs))
+	for n := range s.envs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (v *environments) Create(ctx context.Context, name string) (*api.Environment, error) {
+	s := (*Server)(v)
+	if !envName.MatchString(name) {
+		return nil, fmt.Errorf("server: environment name %q: 1-40 of a-z, 0-9 and -, starting with a letter", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.envs[name]; ok {
+		return nil, api.ErrExists
+	}
+	e, err := s.openEnv(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.envs[name] = e
+	if s.serving {
+		e.start()
+	}
+	return e.view, nil
+}

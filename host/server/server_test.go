@@ -1,0 +1,374 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/splicehq/splice/host/internal/testkit"
+	"github.com/splicehq/splice/host/server"
+	"github.com/splicehq/splice/host/whsig"
+)
+
+// harness is a real server on a loopback port over a temporary data directory.
+type harness struct {
+	t        *testing.T
+	url      string
+	operator string
+	stop     func()
+}
+
+func start(t *testing.T, dir string, mod func(*server.Options)) *harness {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := server.Options{DataDir: dir, Listen: ln.Addr().String(), Environments: []string{"development"}, AllowLoopback: true,
+		ShutdownGrace: 5 * time.Second}
+	o.Engine.Workers = 4
+	o.Ingress.SyncWait = 10 * time.Second
+	if mod != nil {
+		mod(&o)
+	}
+	s, err := server.Open(context.Background(), o)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	tok, _ := s.OperatorToken()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	h := &harness{t: t, url: "http://" + ln.Addr().String(), operator: tok}
+	var once bool
+	h.stop = func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+	t.Cleanup(h.stop)
+	return h
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil); it returns the status.
+func (h *harness) do(method, path, bearer, contentType string, body []byte, out any) int {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.url+path, bytes.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			h.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (h *harness) json(method, path, bearer, body string, want int, out any) {
+	h.t.Helper()
+	var raw json.RawMessage
+	if got := h.do(method, path, bearer, "application/json", []byte(body), &raw); got != want {
+		h.t.Fatalf("%s %s: status %d, want %d: %s", method, path, got, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// setup pushes the test connectors and mints a consumer token.
+func (h *harness) setup(consumer string) string {
+	h.t.Helper()
+	for _, g := range []string{"connector-json", "connector-echo", "http-probe"} {
+		var d struct {
+			AppKey string `json:"appKey"`
+		}
+		if got := h.do("POST", "/v1/envs/development/connectors", h.operator, "application/wasm", testkit.Guest(h.t, g), &d); got != 201 {
+			h.t.Fatalf("push %s: %d", g, got)
+		}
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	h.json("POST", "/v1/envs/development/tokens", h.operator, fmt.Sprintf(`{"consumer": %q}`, consumer), 201, &tok)
+	return tok.Token
+}
+
+type automationView struct {
+	ID            string `json:"id"`
+	WebhookURL    string `json:"webhookUrl"`
+	SigningSecret string `json:"signingSecret"`
+}
+
+// TestEndToEnd: push connectors, create a credential and an automation (webhook → transform →
+// action to a loopback upstream), fire webhooks, read the runs; the upstream got each message
+// once with the credential injected, and the run document holds the steps.
+func TestEndToEnd(t *testing.T) {
+	var got atomic.Int64
+	var lastKey atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		lastKey.Store(r.Header.Get("X-Api-Key"))
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	h := start(t, t.TempDir(), nil)
+	tok := h.setup("acme")
+	h.json("POST", "/v1/envs/development/credentials", tok,
+		`{"credentialKey": "probe", "appKey": "http-probe", "secrets": {"apiKey": "sk_server_CANARY"}}`, 201, nil)
+	var a automationView
+	h.json("POST", "/v1/envs/development/automations", tok, fmt.Sprintf(`{"name": "orders",
+	 "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger.order}}", "paths": ["id"]}},
+	   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "probe",
+	    "inputParams": {"url": "%s/orders/{{steps.pick.output.id}}", "auth": true}}]}`, up.URL), 201, &a)
+	if !strings.HasSuffix(a.WebhookURL, "/hooks/development/"+a.ID) {
+		t.Fatalf("webhook URL %q", a.WebhookURL)
+	}
+	for i := range 5 {
+		var acc struct {
+			EventIDs []string `json:"eventIds"`
+		}
+		if st := h.do("POST", "/hooks/development/"+a.ID, "", "application/json", fmt.Appendf(nil, `{"order": {"id": %d}}`, i), &acc); st != 202 || len(acc.EventIDs) != 1 {
+			t.Fatalf("webhook %d: %d %v", i, st, acc)
+		}
+	}
+	var runs struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.json("GET", "/v1/envs/development/runs?automation="+a.ID+"&status=succeeded", tok, "", 200, &runs)
+		if len(runs.Items) == 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(runs.Items) != 5 || got.Load() != 5 || lastKey.Load() != "sk_server_CANARY" {
+		t.Fatalf("%d runs succeeded, upstream got %d (key %v)", len(runs.Items), got.Load(), lastKey.Load())
+	}
+	var doc map[string]any
+	h.json("GET", "/v1/envs/development/runs/"+runs.Items[0].ID, tok, "", 200, &doc)
+	b, _ := json.Marshal(doc)
+	if !strings.Contains(string(b), `"post"`) || strings.Contains(string(b), "CANARY") {
+		t.Errorf("run document: %s", b)
+	}
+	// Another consumer sees none of it.
+	var ot struct {
+		Token string `json:"token"`
+	}
+	h.json("POST", "/v1/envs/development/tokens", h.operator, `{"consumer": "globex"}`, 201, &ot)
+	other := ot.Token
+	h.json("GET", "/v1/envs/development/runs/"+runs.Items[0].ID, other, "", 404, nil)
+	h.json("GET", "/v1/envs/development/automations/"+a.ID, other, "", 404, nil)
+	var none struct {
+		Items []any `json:"items"`
+	}
+	h.json("GET", "/v1/envs/development/runs", other, "", 200, &none)
+	if len(none.Items) != 0 {
+		t.Errorf("globex lists %d of acme's runs", len(none.Items))
+	}
+}
+
+// TestWebhookRefusals: unknown environment or automation → 404, disabled → 410, a body over the
+// cap → 413 (declared or chunked), a bad signature → 401 with nothing stored, a good one → 202
+// and its webhook-id dedupes.
+func TestWebhookRefusals(t *testing.T) {
+	h := start(t, t.TempDir(), func(o *server.Options) { o.Ingress.MaxBodyBytes = 1024 })
+	tok := h.setup("acme")
+	var plain, signed automationView
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "plain", "trigger": {"appKey": "echo", "triggerKey": "received"}}`, 201, &plain)
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "signed", "signing": "standard-webhooks", "trigger": {"appKey": "echo", "triggerKey": "received"}}`, 201, &signed)
+	if !strings.HasPrefix(signed.SigningSecret, "whsec_") {
+		t.Fatalf("signing secret %q", signed.SigningSecret)
+	}
+	code := func(path string, hdr map[string]string, body io.Reader) (int, string) {
+		req, _ := http.NewRequest("POST", h.url+path, body)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, _ := code("/hooks/nope/"+plain.ID, nil, strings.NewReader("{}")); st != 404 {
+		t.Errorf("unknown environment: %d", st)
+	}
+	if st, _ := code("/hooks/development/nope", nil, strings.NewReader("{}")); st != 404 {
+		t.Errorf("unknown automation: %d", st)
+	}
+	if st, body := code("/hooks/development/"+plain.ID, nil, strings.NewReader(strings.Repeat("x", 2000))); st != 413 || !strings.Contains(body, "too_large") {
+		t.Errorf("body over the cap: %d %s", st, body)
+	}
+	chunked := io.MultiReader(strings.NewReader(strings.Repeat("y", 1500))) // no length: sent chunked
+	if st, _ := code("/hooks/development/"+plain.ID, nil, chunked); st != 413 {
+		t.Errorf("chunked body over the cap: %d", st)
+	}
+	key, _ := whsig.ParseSecret(signed.SigningSecret)
+	body := []byte(`{"n": 1}`)
+	now := time.Now()
+	good := map[string]string{"webhook-id": "msg_1", "webhook-timestamp": fmt.Sprint(now.Unix()), "webhook-signature": whsig.Sign(key, "msg_1", now, body)}
+	bad := map[string]string{"webhook-id": "msg_1", "webhook-timestamp": fmt.Sprint(now.Unix()), "webhook-signature": whsig.Sign([]byte(strings.Repeat("k", 32)), "msg_1", now, body)}
+	if st, b := code("/hooks/development/"+signed.ID, bad, bytes.NewReader(body)); st != 401 || !strings.Contains(b, "bad_signature") {
+		t.Errorf("bad signature: %d %s", st, b)
+	}
+	if st, _ := code("/hooks/development/"+signed.ID, nil, bytes.NewReader(body)); st != 401 {
+		t.Errorf("no signature: %d", st)
+	}
+	var first, again struct {
+		EventIDs []string `json:"eventIds"`
+	}
+	st, b := code("/hooks/development/"+signed.ID, good, bytes.NewReader(body))
+	_ = json.Unmarshal([]byte(b), &first)
+	if st != 202 || len(first.EventIDs) != 1 {
+		t.Fatalf("good signature: %d %s", st, b)
+	}
+	st, b = code("/hooks/development/"+signed.ID, good, bytes.NewReader(body))
+	_ = json.Unmarshal([]byte(b), &again)
+	if st != 202 || len(again.EventIDs) != 1 || again.EventIDs[0] != first.EventIDs[0] {
+		t.Errorf("the same webhook-id again: %d %s, want the first event's id", st, b)
+	}
+	var runs struct {
+		Items []any `json:"items"`
+	}
+	time.Sleep(200 * time.Millisecond)
+	h.json("GET", "/v1/envs/development/runs?automation="+signed.ID, tok, "", 200, &runs)
+	if len(runs.Items) != 1 {
+		t.Errorf("%d runs of the signed automation, want 1 (bad signatures store nothing, duplicates dedupe)", len(runs.Items))
+	}
+	h.json("POST", "/v1/envs/development/automations/"+plain.ID+"/disable", tok, "", 200, nil)
+	if st, _ := code("/hooks/development/"+plain.ID, nil, strings.NewReader("{}")); st != 410 {
+		t.Errorf("disabled automation: %d", st)
+	}
+}
+
+// TestSyncReplies: a sync automation answers with its respond step's reply, or with its output;
+// asked for text/event-stream it streams the steps and ends with the end.
+func TestSyncReplies(t *testing.T) {
+	h := start(t, t.TempDir(), nil)
+	tok := h.setup("acme")
+	var reply, output automationView
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "reply", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["n"]}},
+	   {"id": "r", "respond": {"status": 201, "headers": {"X-Run": "{{run.id}}"}, "body": {"got": "{{steps.pick.output.n}}"}}}]}`, 201, &reply)
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "output", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["n"]}}]}`, 201, &output)
+
+	resp, err := http.Post(h.url+"/hooks/development/"+reply.ID, "application/json", strings.NewReader(`{"n": 5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || string(b) != `{"got":5}` || resp.Header.Get("X-Run") == "" {
+		t.Errorf("reply: %d %s %v", resp.StatusCode, b, resp.Header)
+	}
+	resp, err = http.Post(h.url+"/hooks/development/"+output.ID, "application/json", strings.NewReader(`{"n": 6}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"n":6}` {
+		t.Errorf("output: %d %s", resp.StatusCode, b)
+	}
+
+	req, _ := http.NewRequest("POST", h.url+"/hooks/development/"+reply.ID, strings.NewReader(`{"n": 7}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("content type %q", ct)
+	}
+	var events []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			events = append(events, name)
+		}
+	}
+	if want := "accepted step reply end"; strings.Join(events, " ") != want {
+		t.Errorf("events %v, want %s", events, want)
+	}
+}
+
+// TestAuthMatrix: every /v1 route refuses a missing token, and consumer routes refuse the
+// operator token and JWTs that are expired, of another environment or unsigned.
+func TestAuthMatrix(t *testing.T) {
+	h := start(t, t.TempDir(), func(o *server.Options) { o.Environments = []string{"development", "sandbox"} })
+	var dev, sbx struct {
+		Token string `json:"token"`
+	}
+	h.json("POST", "/v1/envs/development/tokens", h.operator, `{"consumer": "acme"}`, 201, &dev)
+	h.json("POST", "/v1/envs/sandbox/tokens", h.operator, `{"consumer": "acme"}`, 201, &sbx)
+	none := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhY21lIiwiZXhwIjo0MTAyNDQ0ODAwfQ."
+	consumerRoutes := [][2]string{{"GET", "/v1/envs/development/credentials"}, {"GET", "/v1/envs/development/automations"},
+		{"GET", "/v1/envs/development/runs"}, {"GET", "/v1/envs/development/activity"}, {"POST", "/v1/envs/development/automations"}}
+	operatorRoutes := [][2]string{{"GET", "/v1/environments"}, {"GET", "/v1/envs/development/connectors"}, {"POST", "/v1/envs/development/tokens"}}
+	for _, r := range consumerRoutes {
+		for name, bearer := range map[string]string{"no token": "", "operator": h.operator, "other environment": sbx.Token, "alg none": none, "garbage": "x.y.z"} {
+			if st := h.do(r[0], r[1], bearer, "application/json", []byte(`{}`), nil); st != 401 {
+				t.Errorf("%s %s with %s: %d, want 401", r[0], r[1], name, st)
+			}
+		}
+		if st := h.do(r[0], r[1], dev.Token, "application/json", []byte(`{}`), nil); st == 401 {
+			t.Errorf("%s %s with a good token: 401", r[0], r[1])
+		}
+	}
+	for _, r := range operatorRoutes {
+		for name, bearer := range map[string]string{"no token": "", "consumer": dev.Token, "almost": h.operator + "x"} {
+			if st := h.do(r[0], r[1], bearer, "application/json", []byte(`{}`), nil); st != 401 {
+				t.Errorf("%s %s with %s: %d, want 401", r[0], r[1], name, st)
+			}
+		}
+	}
+	if st := h.do("GET", "/healthz", "", "", nil, nil); st != 200 {
+		t.Errorf("healthz: %d", st)
+	}
+	if st := h.do("DELETE", "/v1/environments", h.operator, "", nil, nil); st != 405 {
+		t.Errorf("a method a route does not take: %d, want 405", st)
+	}
+}
