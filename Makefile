@@ -126,10 +126,10 @@ BENCHPKG ?= ./host/sandbox/ ./host/kv/ ./host/ledger/ ./host/broker/ ./host/mapp
 bench: guests
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout=60m $(BENCHPKG) | tee $(OUT)/bench.txt
 
-# run needs only Go: it builds the CLI and the Go connectors, then describes and calls one.
+# run needs only Go: it builds the CLI and the Go connectors and starts `splice dev` (data in
+# ./.splice; SPLICE_* variables and ARGS pass its flags, e.g. make run ARGS='--listen 127.0.0.1:9090').
 run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm
-	$(OUT)/splice connector describe $(W)/connector-json.wasm
-	$(OUT)/splice connector call $(W)/connector-json.wasm transform --input '{"key":"pick","input":{"value":{"a":1,"b":{"c":2},"d":3},"paths":["a","b.c"]}}'
+	$(OUT)/splice dev --connectors $(W) $(ARGS)
 
 clean:
 	rm -rf $(OUT)

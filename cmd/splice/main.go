@@ -1,7 +1,9 @@
 // Command splice runs Splice: the integration runtime whose connectors are WebAssembly modules.
 //
-// This version has the connector author's commands:
+// Commands:
 //
+//	splice serve [flags]       the server: webhooks, the management API, the engines
+//	splice dev [flags]         serve with the development environment, the prebuilt connectors and a demo
 //	splice connector describe FILE.wasm
 //	splice connector call FILE.wasm EXPORT [--input JSON|@FILE] [--config k=v] [--memory MiB] [--timeout D] [--engine splice|extism]
 //
@@ -41,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(connectorCmd())
+	root.AddCommand(connectorCmd(), serveCmd(), devCmd())
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -296,8 +296,17 @@ func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string) (problem.Code,
 		return "", true
 	}
 	defer stop()
-	return s.waitReply(ctx, updates, ids)
+	wait := s.o.SyncWait
+	if r.Events[0].Duplicate {
+		// A sender's retry of an event already stored: its run is watched if it is still going
+		// or ended lately; an older one is only acknowledged.
+		wait = min(wait, duplicateWait)
+	}
+	return s.waitReply(ctx, updates, ids, wait)
 }
+
+// duplicateWait bounds the wait of a sync webhook whose event was stored before.
+const duplicateWait = time.Second
 
 func (s *Server) receiveFailed(ctx *fasthttp.RequestCtx, err error) (problem.Code, bool) {
 	code, msg := problem.Internal, "the webhook could not be stored"
@@ -321,8 +330,8 @@ func (s *Server) receiveFailed(ctx *fasthttp.RequestCtx, err error) (problem.Cod
 }
 
 // waitReply answers a sync webhook with its run's reply, its output, or a timeout.
-func (s *Server) waitReply(ctx *fasthttp.RequestCtx, updates <-chan engine.Update, ids []string) (problem.Code, bool) {
-	timer := time.NewTimer(s.o.SyncWait)
+func (s *Server) waitReply(ctx *fasthttp.RequestCtx, updates <-chan engine.Update, ids []string, wait time.Duration) (problem.Code, bool) {
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		select {
@@ -339,7 +348,14 @@ func (s *Server) waitReply(ctx *fasthttp.RequestCtx, updates <-chan engine.Updat
 				return endReply(ctx, u, ids)
 			}
 		case <-timer.C:
-			writeProblem(ctx, problem.RunTimeout, fmt.Sprintf("the run did not answer within %s; it goes on", s.o.SyncWait),
+			if wait < s.o.SyncWait {
+				ctx.SetStatusCode(http.StatusAccepted)
+				ctx.SetContentType("application/json")
+				b, _ := json.Marshal(map[string]any{"eventIds": ids, "duplicate": true})
+				ctx.SetBody(b)
+				return "", true
+			}
+			writeProblem(ctx, problem.RunTimeout, fmt.Sprintf("the run did not answer within %s; it goes on", wait),
 				map[string]any{"eventIds": ids})
 			return problem.RunTimeout, true // the event is stored: accepted
 		}
