@@ -64,6 +64,9 @@ type Options struct {
 	RatePerConsumer float64 `json:"ratePerConsumer"`
 	// BurstPerConsumer is the rate quota's bucket; 0 means max(1, RatePerConsumer).
 	BurstPerConsumer int `json:"burstPerConsumer"`
+	// Observer is told of runs, steps, guest calls and outbound requests (for metrics); nil
+	// tells no one.
+	Observer Observer `json:"-"`
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock; nil means time.Now.
@@ -71,6 +74,28 @@ type Options struct {
 	// Rand supplies the retry jitter; nil uses the global source.
 	Rand *rand.Rand `json:"-"`
 }
+
+// Observer is what the engine reports as it works. Its methods must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// RunEnded reports a run's end with its final status.
+	RunEnded(status string)
+	// Step reports a settled step: its kind, its status (succeeded, filtered, failed) and time.
+	Step(kind, status string, took time.Duration)
+	// GuestCall reports a call into a connector: the export and "ok" or the sandbox's error kind.
+	GuestCall(export, outcome string)
+	// BrokerRequest reports an outbound request of a connector: "2xx".."5xx", or the broker's
+	// error kind.
+	BrokerRequest(outcome string)
+}
+
+// nopObserver is the Observer of an engine given none.
+type nopObserver struct{}
+
+func (nopObserver) RunEnded(string)                    {}
+func (nopObserver) Step(string, string, time.Duration) {}
+func (nopObserver) GuestCall(string, string)           {}
+func (nopObserver) BrokerRequest(string)               {}
 
 // Engine turns trigger events into runs: its workers lease work items from the store, run one
 // step per item and settle each with the step's record and the next item in one commit. It is
@@ -115,6 +140,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -380,6 +408,9 @@ func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Pro
 	}
 	if err := e.o.Store.Ack(ctx, l, c); err != nil {
 		return err
+	}
+	if run.Status == ledger.Succeeded {
+		e.o.Observer.RunEnded(string(run.Status))
 	}
 	e.published(ctx, it, run, nil, "")
 	return nil

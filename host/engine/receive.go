@@ -73,6 +73,7 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	cctx, cancel := e.callContext(ctx)
 	defer cancel()
 	res, err := conn.CallWith(cctx, sandbox.CallOptions{Consumer: consumer, Export: abi.ExportTrigger, Input: in, HTTP: sess})
+	e.observeCall(abi.ExportTrigger, err, nil)
 	if err != nil {
 		return Received{}, fmt.Errorf("%w: %w", ErrTrigger, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	}
 	defer func() {
 		if err == nil && pub.run != nil {
+			e.observe(pub.run, pub.rec)
 			e.published(ctx, it, pub.run, pub.rec, pub.cs.Step.Kind())
 		}
 	}()
@@ -309,6 +311,7 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 	defer cancel()
 	res, err := conn.CallWith(cctx, sandbox.CallOptions{Consumer: it.Consumer, Export: export, Input: doc, HTTP: sess})
 	rec.Exchanges = sess.Exchanges()
+	e.observeCall(export, err, rec.Exchanges)
 	if res != nil {
 		rec.Logs = res.Logs
 	}
@@ -536,5 +539,33 @@ func (e *Engine) stepRecord(ctx context.Context, consumer, runID, key string) (S
 			return StepRecord{}, false, nil
 		}
 		p.Cursor = next
+	}
+}
+
+// observe reports a settled step, and the run's end when it ended.
+func (e *Engine) observe(run *ledger.Run, rec *StepRecord) {
+	if rec != nil && rec.Status != "" && rec.Status != "waiting" {
+		e.o.Observer.Step(string(rec.Kind), rec.Status, time.Duration(rec.DurationMS*float64(time.Millisecond)))
+	}
+	switch run.Status {
+	case ledger.Succeeded, ledger.Filtered, ledger.Failed, ledger.Dead:
+		e.o.Observer.RunEnded(string(run.Status))
+	}
+}
+
+// observeCall reports a guest call and its outbound requests.
+func (e *Engine) observeCall(export string, err error, exchanges []broker.Exchange) {
+	outcome := "ok"
+	if err != nil {
+		outcome = string(sandbox.KindOf(err))
+	}
+	e.o.Observer.GuestCall(export, outcome)
+	for _, x := range exchanges {
+		switch {
+		case x.Error != nil:
+			e.o.Observer.BrokerRequest(string(x.Error.Kind))
+		case x.Status >= 100 && x.Status < 600:
+			e.o.Observer.BrokerRequest(strconv.Itoa(x.Status/100) + "xx")
+		}
 	}
 }

@@ -87,9 +87,9 @@ type Options struct {
 	MaxInFlight int `json:"maxInFlight"`
 	// SyncWait bounds how long a sync webhook waits for its run; default 30 s.
 	SyncWait time.Duration `json:"syncWait"`
-	// Observe, when set, is told of each webhook's outcome (for metrics): the reason is "" for
-	// an accepted one, else the problem code.
-	Observe func(reason string, took time.Duration) `json:"-"`
+	// Observe, when set, is told of each webhook's outcome (for metrics): its environment as
+	// the path names it, and the reason: "" for an accepted one, else the problem code.
+	Observe func(env, reason string, took time.Duration) `json:"-"`
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock of signature timestamps; nil means time.Now.
@@ -173,8 +173,9 @@ func New(o Options) (*Server, error) {
 			case isTimeout(err):
 				code, msg = problem.BadRequest, "the request was not read in time"
 			}
-			if strings.HasPrefix(string(ctx.Request.Header.RequestURI()), "/hooks/") && s.o.Observe != nil {
-				s.o.Observe(string(code), 0)
+			if rest, ok := strings.CutPrefix(string(ctx.Request.Header.RequestURI()), "/hooks/"); ok && s.o.Observe != nil {
+				env, _, _ := strings.Cut(rest, "/")
+				s.o.Observe(env, string(code), 0)
 			}
 			writeProblem(ctx, code, msg, nil)
 			ctx.SetConnectionClose()
@@ -221,7 +222,8 @@ func (s *Server) hook(ctx *fasthttp.RequestCtx, rest string) {
 		if accepted {
 			reason = ""
 		}
-		s.o.Observe(reason, time.Since(start))
+		env, _, _ := strings.Cut(rest, "/")
+		s.o.Observe(env, reason, time.Since(start))
 	}
 }
 

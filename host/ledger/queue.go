@@ -702,3 +702,26 @@ func (s *Embedded) Requeue(ctx context.Context, consumer, itemID string) error {
 	s.q.activate(consumer, now)
 	return nil
 }
+
+// Depth counts the work items not yet settled (waiting, due later or leased; not dead), up to
+// limit: the count stops there, so a scrape costs at most limit keys read. It is the embedded
+// store's own measure, for metrics, not part of [Store].
+func (s *Embedded) Depth(ctx context.Context, limit int) (int, error) {
+	n := 0
+	var after []byte
+	for n < limit {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		kvs, next, err := s.db.ScanKeys([]byte(pReady), after, min(10_000, limit-n))
+		if err != nil {
+			return n, fmt.Errorf("ledger: depth: %w", err)
+		}
+		n += len(kvs)
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	return n, nil
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/splicehq/splice/host/abi"
 	"github.com/splicehq/splice/host/api"
@@ -20,6 +21,7 @@ import (
 	"github.com/splicehq/splice/host/ingress"
 	"github.com/splicehq/splice/host/kv"
 	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/metrics"
 	"github.com/splicehq/splice/host/whsig"
 )
 
@@ -88,6 +90,15 @@ func (e *env) open(ctx context.Context) error {
 	}, nil)
 	o := e.s.o.Engine
 	o.Store, o.Connectors, o.Automations, o.Broker, o.Logger = e.store, e, e.autos, e.broker, e.s.log.With("env", e.name)
+	o.Observer = observer{e.s.metrics, e.name}
+	store := e.store
+	e.s.metrics.Gauge("splice_engine_queue_depth", "Work items not yet settled (waiting, due later or in hand; not dead), counted up to 1,000,000.",
+		e.name, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n, _ := store.Depth(ctx, 1_000_000)
+			return float64(n)
+		})
 	if e.eng, err = engine.New(o); err != nil {
 		return err
 	}
@@ -286,3 +297,16 @@ var (
 	_ engine.Connectors  = (*env)(nil)
 	_ engine.Automations = (*automation.Store)(nil)
 )
+
+// observer reports an environment's engine to the metrics.
+type observer struct {
+	m   *metrics.Metrics
+	env string
+}
+
+func (o observer) RunEnded(status string) { o.m.RunEnded(o.env, status) }
+func (o observer) Step(kind, status string, took time.Duration) {
+	o.m.Step(o.env, kind, status, took)
+}
+func (o observer) GuestCall(export, outcome string) { o.m.GuestCall(o.env, export, outcome) }
+func (o observer) BrokerRequest(outcome string)     { o.m.BrokerRequest(o.env, outcome) }

@@ -18,6 +18,7 @@ import (
 	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/ingress"
 	"github.com/splicehq/splice/host/keyring"
+	"github.com/splicehq/splice/host/metrics"
 	"github.com/splicehq/splice/host/sandbox"
 )
 
@@ -79,6 +80,7 @@ type Server struct {
 	created  bool
 	api      *api.API
 	ing      *ingress.Server
+	metrics  *metrics.Metrics
 
 	mu      sync.RWMutex
 	envs    map[string]*env
@@ -128,7 +130,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
-	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}}
+	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}, metrics: metrics.New()}
 	var err error
 	if s.master, err = keyring.LoadMaster(keyring.MasterOptions{Env: o.MasterKeyEnv, File: o.MasterKeyFile, Generate: true}); err != nil {
 		return nil, fmt.Errorf("server: master key: %w", err)
@@ -156,13 +158,18 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		}
 		s.envs[n] = e
 	}
-	if s.api, err = api.New(api.Options{Environments: (*environments)(s), OperatorToken: s.operator, BaseURL: o.BaseURL, Logger: o.Logger}); err != nil {
+	rt := s.rt
+	s.metrics.GaugeAll("splice_sandbox_instances_live", "Guest instances alive (pooled idle and in use).", func() float64 { return float64(rt.Live()) })
+	s.metrics.GaugeAll("splice_sandbox_instances_idle", "Guest instances pooled idle, ready for a call.", func() float64 { return float64(rt.Idle()) })
+	if s.api, err = api.New(api.Options{Environments: (*environments)(s), OperatorToken: s.operator, BaseURL: o.BaseURL,
+		Metrics: s.metrics.Handler(), Logger: o.Logger}); err != nil {
 		s.closeAll(ctx)
 		return nil, err
 	}
 	io := o.Ingress
 	io.Environments = s.receiver
 	io.API = s.api
+	io.Observe = s.metrics.Webhook
 	if io.Logger == nil {
 		io.Logger = o.Logger
 	}

@@ -203,6 +203,28 @@ func TestEndToEnd(t *testing.T) {
 	if len(none.Items) != 0 {
 		t.Errorf("globex lists %d of acme's runs", len(none.Items))
 	}
+
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`splice_ingress_webhooks_accepted_total{env="development"} 5`,
+		`splice_engine_runs_total{env="development",status="succeeded"} 5`,
+		`splice_broker_requests_total{env="development",outcome="2xx"} 5`,
+		`splice_sandbox_calls_total{env="development",export="action",outcome="ok"} 5`,
+		`splice_sandbox_calls_total{env="development",export="trigger",outcome="ok"} 5`,
+		`splice_engine_step_seconds_count{env="development",kind="transform",status="succeeded"} 5`,
+		`splice_ingress_ack_seconds_count{env="development"} 5`,
+		`splice_engine_queue_depth{env="development"} 0`,
+		`splice_sandbox_instances_live `,
+	} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestWebhookRefusals: unknown environment or automation → 404, disabled → 410, a body over the
