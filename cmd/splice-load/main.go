@@ -38,6 +38,7 @@ Usage:
   splice-load native [flags]   the no-platform ceiling: order webhook -> chat message -> upstream
   splice-load fire   [flags]   the load generator: 1 KiB order webhooks, reports rate and latency
   splice-load count  [flags]   prints a sink's message count
+  splice-load e2e    [flags]   the whole benchmark: native ceiling, then a splice server, one report
 
 Run "splice-load COMMAND -h" for a command's flags.
 `
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fireCmd(ctx, args[1:], stdout, stderr)
 	case "count":
 		err = countCmd(ctx, args[1:], stdout, stderr)
+	case "e2e":
+		err = e2eCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// e2eConfig is one run of the end-to-end benchmark (workload W1).
+type e2eConfig struct {
+	Splice      string        // the splice binary
+	Connectors  string        // the directory of connector-*.wasm (json, echo, chat at least)
+	Connections int           // load connections
+	Duration    time.Duration // how long load is offered, to the native ceiling and to Splice each
+	Drain       time.Duration // how long runs may take to finish after the load stops
+	Workers     int           // the server's --workers
+	Keep        string        // keep the data directory here ("" removes a temporary one)
+}
+
+// e2eReport is what the benchmark measured, in one run.
+type e2eReport struct {
+	Connections int     `json:"connections"`
+	Duration    float64 `json:"durationSeconds"`
+	Native      struct {
+		RunsPerSecond float64       `json:"runsPerSecond"`
+		LatencyMs     latencyReport `json:"latencyMs"`
+		Delivered     int64         `json:"delivered"`
+	} `json:"native"`
+	Splice struct {
+		Sent              int64            `json:"sent"`
+		Accepted          int64            `json:"accepted"`
+		AcceptedPerSecond float64          `json:"acceptedPerSecond"`
+		AckMs             latencyReport    `json:"ackMs"`
+		Statuses          map[int]int64    `json:"statuses"`
+		Errors            map[string]int64 `json:"errors,omitempty"`
+		RunsSucceeded     int64            `json:"runsSucceeded"`
+		RunsFailed        int64            `json:"runsFailedOrDead"`
+		RunsPerSecond     float64          `json:"runsPerSecond"`
+		UpstreamReceived  int64            `json:"upstreamReceived"`
+		Lost              int64            `json:"lost"`
+		PeakRSSMiB        float64          `json:"peakRssMiB"`
+		FirstWebhookMs    float64          `json:"firstWebhookMsWarmCache"`
+	} `json:"splice"`
+	RunsRatio float64 `json:"runsRatioToNative"`
+}
+
+// w1Automation is W1: the echo connector's webhook trigger, the chat connector's format-order
+// transform, then its send-message action to the upstream (the sink).
+const w1Automation = `{"name": "W1: order to chat",
+ "trigger": {"appKey": "echo", "triggerKey": "received"},
+ "steps": [
+   {"id": "format", "appKey": "chat", "transformKey": "format-order", "inputParams": {"order": "{{trigger.order}}"}},
+   {"id": "post", "appKey": "chat", "actionKey": "send-message", "credentialKey": "chat",
+    "inputParams": {"channel": "{{steps.format.output.channel}}", "text": "{{steps.format.output.text}}"}}]}`
+
+// runE2E measures the native ceiling, then Splice under the same load, then Splice's first
+// webhook after a restart with a warm compilation cache.
+func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, error) {
+	rep := &e2eReport{Connections: cfg.Connections, Duration: cfg.Duration.Seconds()}
+	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer sk.Close()
+
+	// 1. The native ceiling.
+	fmt.Fprintf(log, "e2e: native ceiling, %d connections for %s\n", cfg.Connections, cfg.Duration)
+	nat, err := runNative(ctx, "127.0.0.1:0", sk.URL()+"/api/chat.postMessage")
+	if err != nil {
+		return nil, err
+	}
+	nr, err := fire(ctx, fireConfig{URL: nat.URL() + "/hooks/native/w1", Connections: cfg.Connections, Duration: cfg.Duration})
+	nat.Close()
+	if err != nil {
+		return nil, err
+	}
+	rep.Native.RunsPerSecond, rep.Native.LatencyMs, rep.Native.Delivered = nr.AcceptedPerSecond, nr.LatencyMs, nat.Delivered()
+	before := sk.Received()
+
+	// 2. Splice.
+	dir := cfg.Keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "splice-e2e-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	srv, err := startSplice(ctx, cfg, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	hook, err := setupW1(ctx, srv, cfg.Connectors, sk.URL())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "e2e: splice, %d connections for %s at %s\n", cfg.Connections, cfg.Duration, hook)
+	start := time.Now()
+	sr, err := fire(ctx, fireConfig{URL: hook, Connections: cfg.Connections, Duration: cfg.Duration})
+	if err != nil {
+		return nil, err
+	}
+	s := &rep.Splice
+	s.Sent, s.Accepted, s.AcceptedPerSecond, s.AckMs, s.Statuses, s.Errors = sr.Sent, sr.Accepted, sr.AcceptedPerSecond, sr.LatencyMs, sr.Statuses, sr.Errors
+	// Wait for the runs: every accepted event makes one run.
+	var ended time.Time
+	last, lastChange := int64(-1), time.Now()
+	for {
+		ok, bad, err := srv.runs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok+bad != last {
+			last, lastChange, ended = ok+bad, time.Now(), time.Now()
+		}
+		s.RunsSucceeded, s.RunsFailed = ok, bad
+		if ok+bad >= s.Accepted || time.Since(lastChange) > cfg.Drain {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if el := ended.Sub(start).Seconds(); el > 0 {
+		s.RunsPerSecond = float64(s.RunsSucceeded) / el
+	}
+	s.UpstreamReceived = sk.Received() - before
+	s.Lost = s.Accepted - s.UpstreamReceived
+	s.PeakRSSMiB = peakRSS(srv.cmd.Process.Pid)
+	if rep.Native.RunsPerSecond > 0 {
+		rep.RunsRatio = s.RunsPerSecond / rep.Native.RunsPerSecond
+	}
+	if err := srv.stop(); err != nil {
+		return nil, fmt.Errorf("splice did not stop cleanly: %w", err)
+	}
+
+	// 3. The first webhook after a restart, the compilation cache warm.
+	first, err := firstWebhook(ctx, cfg, dir, hook, log)
+	if err != nil {
+		return nil, err
+	}
+	s.FirstWebhookMs = float64(first.Microseconds()) / 1000
+	return rep, nil
+}
+
+// spliceProc is a running splice server.
+type spliceProc struct {
+	cmd      *exec.Cmd
+	url      string
+	operator string
+	done     chan error
+	stopped  bool
+	exitErr  error
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr, nil
+}
+
+func startSplice(ctx context.Context, cfg e2eConfig, dir string, log io.Writer) (*spliceProc, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(cfg.Splice, "serve", "--data-dir", dir, "--listen", addr, "--env", "development",
+		"--allow-loopback", "--log-level", "warn", "--workers", strconv.Itoa(cfg.Workers))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &spliceProc{cmd: cmd, url: "http://" + addr, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-p.done:
+			p.stopped = true
+			return nil, fmt.Errorf("splice exited before it served: %v", err)
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, errors.New("splice did not answer /healthz within 30 s")
+		}
+	}
+	tok, err := os.ReadFile(filepath.Join(dir, "operator-token"))
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	p.operator = strings.TrimSpace(string(tok))
+	return p, nil
+}
+
+// stop ends the server with SIGTERM (a graceful stop), killing it after 60 s.
+func (p *spliceProc) stop() error {
+	if p.stopped {
+		return p.exitErr
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case p.exitErr = <-p.done:
+	case <-time.After(60 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.exitErr = errors.New("killed after 60 s")
+		<-p.done
+	}
+	return p.exitErr
+}
+
+// call sends one API request and decodes the answer into out.
+func (p *spliceProc) call(ctx context.Context, method, path, bearer, contentType string, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, p.url+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// setupW1 deploys the connectors and makes W1's credential and automation; it returns the
+// webhook URL.
+func setupW1(ctx context.Context, p *spliceProc, dir, upstream string) (string, error) {
+	mods, _ := filepath.Glob(filepath.Join(dir, "connector-*.wasm"))
+	if len(mods) == 0 {
+		return "", fmt.Errorf("no connector-*.wasm in %s", dir)
+	}
+	for _, m := range mods {
+		wasm, err := os.ReadFile(m)
+		if err != nil {
+			return "", err
+		}
+		if err := p.call(ctx, "POST", "/v1/envs/development/connectors", p.operator, "application/wasm", wasm, 201, nil); err != nil {
+			return "", err
+		}
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := p.call(ctx, "POST", "/v1/envs/development/tokens", p.operator, "application/json", []byte(`{"consumer": "bench"}`), 201, &tok); err != nil {
+		return "", err
+	}
+	cred := fmt.Sprintf(`{"credentialKey": "chat", "appKey": "chat", "fields": {"baseUrl": %q}, "secrets": {"token": "bench-token"}}`, upstream)
+	if err := p.call(ctx, "POST", "/v1/envs/development/credentials", tok.Token, "application/json", []byte(cred), 201, nil); err != nil {
+		return "", err
+	}
+	var a struct {
+		WebhookURL string `json:"webhookUrl"`
+	}
+	if err := p.call(ctx, "POST", "/v1/envs/development/automations", tok.Token, "application/json", []byte(w1Automation), 201, &a); err != nil {
+		return "", err
+	}
+	return a.WebhookURL, nil
+}
+
+var runsLine = regexp.MustCompile(`(?m)^splice_engine_runs_total\{env="development",status="(\w+)"\} (\d+)`)
+
+// runs reads the ended runs from /metrics: succeeded, and failed or dead.
+func (p *spliceProc) runs(ctx context.Context) (ok, bad int64, err error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, m := range runsLine.FindAllStringSubmatch(string(b), -1) {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		switch m[1] {
+		case "succeeded", "filtered":
+			ok += n
+		default:
+			bad += n
+		}
+	}
+	return ok, bad, nil
+}
+
+// peakRSS is the process's peak resident set in MiB (VmHWM), 0 when unknown.
+func peakRSS(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// firstWebhook restarts splice over the same data directory (its compilation cache warm) and
+// measures the time from starting the process to the first accepted webhook.
+func firstWebhook(ctx context.Context, cfg e2eConfig, dir, hook string, log io.Writer) (time.Duration, error) {
+	addr := strings.TrimPrefix(hook, "http://")
+	addr, _, _ = strings.Cut(addr, "/")
+	cmd := exec.Command(cfg.Splice, "serve", "--data-dir", dir, "--listen", addr, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = log, log
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	p := &spliceProc{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	defer p.stop()
+	body := appendOrder(nil, 1<<40)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for time.Since(start) < 30*time.Second {
+		resp, err := client.Post(hook, "application/json", bytes.NewReader(body))
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 202 {
+				return time.Since(start), nil
+			}
+		}
+		select {
+		case err := <-p.done:
+			p.stopped = true
+			return 0, fmt.Errorf("splice exited on restart: %v", err)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return 0, errors.New("no webhook accepted within 30 s of a restart")
+}
+
+func (r *e2eReport) writeText(w io.Writer) {
+	s := r.Splice
+	fmt.Fprintf(w, "W1 (webhook -> transform -> action to a loopback upstream), %d connections, %.0f s of load each:\n", r.Connections, r.Duration)
+	fmt.Fprintf(w, "  native ceiling   %9.0f runs/s   p50 %6.2f ms  p99 %6.2f ms\n", r.Native.RunsPerSecond, r.Native.LatencyMs.P50, r.Native.LatencyMs.P99)
+	fmt.Fprintf(w, "  splice accepted  %9.0f /s       ack p50 %6.2f ms  p99 %6.2f ms  (%d accepted of %d sent)\n",
+		s.AcceptedPerSecond, s.AckMs.P50, s.AckMs.P99, s.Accepted, s.Sent)
+	fmt.Fprintf(w, "  splice runs      %9.0f runs/s   %d succeeded, %d failed or dead; %.2f of the native ceiling\n",
+		s.RunsPerSecond, s.RunsSucceeded, s.RunsFailed, r.RunsRatio)
+	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d\n", s.UpstreamReceived, s.Lost)
+	fmt.Fprintf(w, "  peak RSS         %9.1f MiB\n", s.PeakRSSMiB)
+	fmt.Fprintf(w, "  first webhook    %9.1f ms after start (warm compilation cache)\n", s.FirstWebhookMs)
+}
+
+func e2eCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("e2e", `Usage: splice-load e2e --splice PATH --connectors DIR [flags]
+
+The end-to-end load benchmark, workload W1, in one run on loopback: a 1 KiB order webhook, a
+transform step, an action posting a chat message to a loopback upstream (this tool's sink).
+First the same workload through the native ceiling (a fasthttp handler doing the mapping and the
+call itself), then through a splice server started from --splice over a temporary data
+directory (connectors from --connectors: connector-*.wasm with json, echo and chat). Reports
+accepted webhooks/s and ack p50/p99, runs completed/s and their ratio to the native ceiling,
+upstream messages received (lost = accepted - received), the server's peak RSS, and the time to
+the first accepted webhook after a restart with a warm compilation cache. Exits 1 when any
+accepted webhook was lost.
+`, stderr)
+	cfg := e2eConfig{}
+	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
+	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of connector-*.wasm")
+	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "load duration, for each of the native ceiling and splice (at most 10m)")
+	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "give up waiting for runs after no run ended for this long")
+	fs.IntVar(&cfg.Workers, "workers", 8, "the server's --workers")
+	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.Duration <= 0 || cfg.Duration > 10*time.Minute || cfg.Connections < 1 || cfg.Connections > 1024 {
+		return &usageError{errors.New("e2e: --duration must be in (0, 10m] and --connections in [1, 1024]")}
+	}
+	rep, err := runE2E(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		rep.writeText(stdout)
+	}
+	if rep.Splice.Lost != 0 {
+		return fmt.Errorf("e2e: %d accepted webhooks reached no upstream", rep.Splice.Lost)
+	}
+	return nil
+}
