@@ -394,3 +394,85 @@ func TestAuthMatrix(t *testing.T) {
 		t.Errorf("a method a route does not take: %d, want 405", st)
 	}
 }
+
+// TestSlowClientsAndOverload: a client that sends its headers too slowly is cut off after the
+// read timeout; past MaxInFlight webhooks in hand the answer is 503 with Retry-After at once.
+func TestSlowClientsAndOverload(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 16)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	defer close(release)
+	h := start(t, t.TempDir(), func(o *server.Options) {
+		o.Ingress.ReadTimeout = 300 * time.Millisecond
+		o.Ingress.MaxInFlight = 1
+	})
+	tok := h.setup("acme")
+	h.json("POST", "/v1/envs/development/credentials", tok, `{"credentialKey": "probe", "appKey": "http-probe", "secrets": {"apiKey": "k"}}`, 201, nil)
+	var slow, quick automationView
+	h.json("POST", "/v1/envs/development/automations", tok, fmt.Sprintf(`{"name": "slow", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "get", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "probe", "inputParams": {"url": "%s/slow"}}]}`, up.URL), 201, &slow)
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "quick", "trigger": {"appKey": "echo", "triggerKey": "received"}}`, 201, &quick)
+
+	// Slowloris: half a request line, then nothing.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /hooks/development/"+slow.ID+" HTTP/1.1\r\nHost: x\r\n")
+	began := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(conn) // returns when the server closes the connection
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("a slow client held its connection %s (read timeout 300 ms); got %q", took, b)
+	}
+
+	// One sync webhook waits on the slow upstream; the next is refused at once.
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(h.url+"/hooks/development/"+slow.ID, "application/json", strings.NewReader(`{"n": 1}`))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	select { // the first webhook is in hand: its run is at the upstream
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sync webhook's run never reached the upstream")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		resp, err := http.Post(h.url+"/hooks/development/"+quick.ID, "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			if resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "unavailable") {
+				t.Errorf("503 without Retry-After or code: %v %s", resp.Header, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never refused while one webhook was in hand: last %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	release <- struct{}{}
+	if st := <-first; st != 200 {
+		t.Errorf("the waiting sync webhook: %d, want 200", st)
+	}
+}
