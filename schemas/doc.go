@@ -14,6 +14,10 @@
 //   - [AutomationFile] (automation.schema.json): an automation, as a consumer writes it.
 //   - [RunFile] (run.schema.json): a run and its step records.
 //
+// openapi.json, the OpenAPI 3.1 document of the management API and the webhook ingress, is
+// published here too but not embedded (FS holds the *.schema.json files): it is for callers, and
+// host/api's tests check it against the routes.
+//
 // # Notes
 //
 // Every schema is JSON Schema draft 2020-12, has an absolute $id under

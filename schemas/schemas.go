@@ -14,7 +14,7 @@ const ManifestID = "https://splice.dev/schemas/connector-manifest.schema.json"
 // FS holds every *.json schema of this folder, read-only, under its file name. It is safe for
 // concurrent use.
 //
-//go:embed *.json
+//go:embed *.schema.json
 var FS embed.FS
 
 // ExchangeFile is the name, within [FS], of the schema of a recorded HTTP exchange (one

@@ -326,7 +326,8 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "environments": a.o.Environments.Names()})
+	// Which environments exist is not told to unauthenticated callers (GET /v1/environments).
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
