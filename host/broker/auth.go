@@ -25,6 +25,12 @@ type Credentials interface {
 	SwapSecrets(ctx context.Context, consumer, key string, old, next map[string]string) (bool, error)
 }
 
+// FieldReader is what Credentials may also offer: the credential's non-secret fields (such as
+// a base URL), which placeholders read too. They are not masked in exchange records.
+type FieldReader interface {
+	Fields(ctx context.Context, consumer, key string) (map[string]string, error)
+}
+
 // A placeholder is {{credential.<field>}} in a URL, a header value, a body or an auth format:
 // the regular expression \{\{\s*credential\.([A-Za-z0-9_.-]+)\s*\}\}, which FuzzPlaceholders
 // holds this scanner to (a scanner, because a request without "{{" then costs one search).
@@ -100,7 +106,8 @@ func expandPlaceholders(s string, values map[string]string, escape func(string) 
 type injection struct {
 	auth    abi.Auth
 	secrets map[string]string
-	inject  bool // the request asked for auth: true
+	fields  map[string]string // the non-secret fields, for placeholders
+	inject  bool              // the request asked for auth: true
 	oauth   bool
 	retried bool // the request was already retried after a 401
 }
@@ -127,6 +134,11 @@ func (s *Session) injection(ctx context.Context, req *Request) (*injection, erro
 		return nil, err
 	}
 	inj := &injection{auth: m.Auth, secrets: secrets, inject: req.Auth, oauth: m.Auth.Type == abi.AuthOAuth2}
+	if hasPlaceholder(req) {
+		if inj.fields, err = s.loadFields(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if inj.oauth && (req.Auth || req.AuthRefresh) {
 		force := false
 		if req.AuthRefresh {
@@ -174,6 +186,31 @@ func (s *Session) loadSecrets(ctx context.Context) (map[string]string, error) {
 	return secrets, nil
 }
 
+// loadFields returns the credential's non-secret fields, when the credentials offer them.
+func (s *Session) loadFields(ctx context.Context) (map[string]string, error) {
+	fr, ok := s.b.opts.Credentials.(FieldReader)
+	if !ok {
+		return nil, nil
+	}
+	s.mu.Lock()
+	cached := s.fields
+	s.mu.Unlock()
+	if cached != nil {
+		return cached, nil
+	}
+	fields, err := fr.Fields(ctx, s.o.Consumer, s.o.Credential)
+	if err != nil {
+		return nil, fail(KindNoCredential, "credential %s of the consumer cannot be read", s.o.Credential)
+	}
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	s.mu.Lock()
+	s.fields = fields
+	s.mu.Unlock()
+	return fields, nil
+}
+
 func hasPlaceholder(r *Request) bool {
 	if containsPlaceholder(r.URL) {
 		return true
@@ -196,15 +233,25 @@ func (s *Session) expand(req *Request, body []byte, inj *injection) (string, map
 		return req.URL, headers, body, nil
 	}
 	var missing string
+	values := inj.secrets
+	if len(inj.fields) > 0 {
+		values = make(map[string]string, len(inj.secrets)+len(inj.fields))
+		for k, v := range inj.fields {
+			values[k] = v
+		}
+		for k, v := range inj.secrets { // a secret wins over a field of the same name
+			values[k] = v
+		}
+	}
 	sub := func(s string, escape func(string) string) string {
-		out, m := expandPlaceholders(s, inj.secrets, escape)
+		out, m := expandPlaceholders(s, values, escape)
 		if m != "" {
 			missing = m
 		}
 		return out
 	}
 	same := func(s string) string { return s }
-	rawURL := sub(req.URL, url.QueryEscape)
+	rawURL := sub(baseURL(req.URL, inj), url.QueryEscape)
 	for k, v := range headers {
 		headers[k] = sub(v, same)
 	}
@@ -215,6 +262,27 @@ func (s *Session) expand(req *Request, body []byte, inj *injection) (string, map
 		return "", nil, nil, fail(KindNoCredential, "the credential has no field %q", missing)
 	}
 	return rawURL, headers, body, nil
+}
+
+// baseURL writes a non-secret field that opens the URL ({{credential.baseUrl}}/api/...) as is,
+// when it is an absolute http(s) URL with no user, query or fragment: the base URL of the
+// consumer's account. Every other placeholder of a URL is query-escaped. The URL that results is
+// checked like any other (scheme, allowlist, addresses).
+func baseURL(raw string, inj *injection) string {
+	start, end, field := nextPlaceholder(raw, 0)
+	if start != 0 {
+		return raw
+	}
+	v, ok := inj.fields[field]
+	if _, secret := inj.secrets[field]; !ok || secret {
+		return raw
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+		strings.ContainsAny(v, "{}") {
+		return raw
+	}
+	return strings.TrimRight(v, "/") + raw[end:]
 }
 
 // bodyEscape returns how a secret is written into a body of the given media type, so that a

@@ -191,6 +191,7 @@ type Session struct {
 	exchanges  []Exchange
 	retryAfter time.Duration
 	secrets    map[string]string // loaded on first use
+	fields     map[string]string // the credential's non-secret fields, loaded on first use
 	refreshed  bool              // the guest-requested refresh was spent
 	redact     *redactor
 }

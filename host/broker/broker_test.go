@@ -492,3 +492,41 @@ func TestNoCredential(t *testing.T) {
 		t.Errorf("placeholder with noCredential: %+v", r)
 	}
 }
+
+// fieldCreds adds non-secret fields to memCreds (the broker's FieldReader).
+type fieldCreds struct {
+	*memCreds
+	fields map[string]string
+}
+
+func (c fieldCreds) Fields(context.Context, string, string) (map[string]string, error) {
+	return maps.Clone(c.fields), nil
+}
+
+// TestBaseURLField: a non-secret field that opens the URL is the account's base URL, written as
+// is; a secret there, or a field that is not a clean base URL, is query-escaped (and the URL then
+// fails); other placeholders of the URL stay escaped; the field is not masked in the record.
+func TestBaseURLField(t *testing.T) {
+	up := newUpstream(t, ok)
+	creds := fieldCreds{newCreds("c", "k", map[string]string{"token": "t/0k", "secretBase": "http://127.0.0.1:1"}),
+		map[string]string{"baseUrl": up.URL + "/", "withQuery": up.URL + "/?a=1"}}
+	o := local()
+	o.Credentials = creds
+	s := newBroker(t, o).Session(broker.SessionOptions{Consumer: "c", Credential: "k", Manifest: manifest(abi.Auth{Type: abi.AuthNone}, "127.0.0.1")})
+	r := do(t, s, map[string]any{"method": "POST", "url": "{{credential.baseUrl}}/api/post?t={{credential.token}}"})
+	if r.Error != nil || r.Status != 200 {
+		t.Fatalf("base URL field: %+v", r.Error)
+	}
+	if saw := string(up.sawBytes()); !strings.Contains(saw, "POST /api/post?t=t%2F0k") {
+		t.Errorf("the upstream saw %q", saw)
+	}
+	if ex := s.Exchanges(); len(ex) != 1 || !strings.HasPrefix(ex[0].URL, up.URL+"/api/post") {
+		t.Errorf("recorded %+v", ex)
+	}
+	for _, field := range []string{"secretBase", "withQuery"} {
+		r := do(t, s, map[string]any{"url": "{{credential." + field + "}}/x"})
+		if r.Error == nil {
+			t.Errorf("{{credential.%s}} opening the URL was used as a base URL", field)
+		}
+	}
+}

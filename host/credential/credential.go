@@ -397,6 +397,19 @@ func (s *Store) Delete(ctx context.Context, consumer, key string) error {
 	return nil
 }
 
+// Fields returns the non-secret fields of consumer's credential key (the broker's FieldReader).
+//
+// # Errors
+//
+// [ErrNotFound]; ledger errors.
+func (s *Store) Fields(ctx context.Context, consumer, key string) (map[string]string, error) {
+	c, err := s.Get(ctx, consumer, key)
+	if err != nil {
+		return nil, err
+	}
+	return c.Fields, nil
+}
+
 // Seal encrypts a secret of consumer's that is kept outside the credential records (an
 // automation's webhook signing key) with the environment's current data key, bound to the
 // consumer and to purpose: it opens only through Open with the same two. The result is text,
