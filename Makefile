@@ -28,9 +28,9 @@ define c_guest
 	$(CLANG) $(CFLAGS_WASM) -o $@.tmp$$$$ $< && mv -f $@.tmp$$$$ $@
 endef
 
-GO_GUESTS := connector-json connector-echo conformance-go conformance-extism-go http-probe auth-probe
+GO_GUESTS := connector-json connector-echo connector-chat conformance-go conformance-extism-go http-probe auth-probe
 C_GUESTS  := connector-text conformance-c
-CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-text.wasm
+CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm $(W)/connector-text.wasm
 GUESTS := $(foreach g,$(GO_GUESTS) $(C_GUESTS),$(W)/$(g).wasm)
 
 $(W)/connector-json.wasm: dir := connectors/json
@@ -38,6 +38,9 @@ $(W)/connector-json.wasm: $(call gosrc,connectors/json) $(PDK_GO)
 	$(go_guest)
 $(W)/connector-echo.wasm: dir := connectors/echo
 $(W)/connector-echo.wasm: $(call gosrc,connectors/echo) $(PDK_GO)
+	$(go_guest)
+$(W)/connector-chat.wasm: dir := connectors/chat
+$(W)/connector-chat.wasm: $(call gosrc,connectors/chat) $(PDK_GO)
 	$(go_guest)
 $(W)/conformance-go.wasm: dir := testdata/conformance/go
 $(W)/conformance-go.wasm: $(call gosrc,testdata/conformance/go) $(PDK_GO)
@@ -64,7 +67,7 @@ MALFORMED := testdata/guests/malformed.wasm
 tools:
 	@bash .ci/tools.sh
 
-.PHONY: tools all build test test-go test-guests check fmt lint vet tidy-check connectors guests testdata testdata-check bench run clean
+.PHONY: tools all build test test-go test-guests check fmt lint vet tidy-check connectors guests testdata testdata-check bench bench-e2e run clean
 
 all: build connectors
 
@@ -94,7 +97,7 @@ test: tools testdata-check guests test-go test-guests
 test-go:
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
-GUEST_MODULES := pdk/go connectors/json connectors/echo testdata/guests/go-http-probe testdata/guests/go-auth-probe
+GUEST_MODULES := pdk/go connectors/json connectors/echo connectors/chat testdata/guests/go-http-probe testdata/guests/go-auth-probe
 
 test-guests:
 	@for d in $(GUEST_MODULES); do (cd $$d && $(GO) test ./...) || exit 1; done
@@ -128,8 +131,14 @@ bench: guests
 
 # run needs only Go: it builds the CLI and the Go connectors and starts `splice dev` (data in
 # ./.splice; SPLICE_* variables and ARGS pass its flags, e.g. make run ARGS='--listen 127.0.0.1:9090').
-run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm
+run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm
 	$(OUT)/splice dev --connectors $(W) $(ARGS)
+
+# bench-e2e is the end-to-end load benchmark (workload W1) on loopback, bounded in time:
+# cmd/splice-load e2e (its flags through E2E_ARGS, e.g. E2E_ARGS='--duration 20s --connections 16').
+bench-e2e: build $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm
+	$(GO) build -o $(OUT)/splice-load ./cmd/splice-load
+	$(OUT)/splice-load e2e --splice $(OUT)/splice --connectors $(W) $(E2E_ARGS) | tee $(OUT)/bench-e2e.txt
 
 clean:
 	rm -rf $(OUT)

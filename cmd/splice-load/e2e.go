@@ -63,7 +63,7 @@ type e2eReport struct {
 const w1Automation = `{"name": "W1: order to chat",
  "trigger": {"appKey": "echo", "triggerKey": "received"},
  "steps": [
-   {"id": "format", "appKey": "chat", "transformKey": "format-order", "inputParams": {"order": "{{trigger.order}}"}},
+   {"id": "format", "appKey": "chat", "transformKey": "format-order", "inputParams": {"order": "{{trigger}}"}},
    {"id": "post", "appKey": "chat", "actionKey": "send-message", "credentialKey": "chat",
     "inputParams": {"channel": "{{steps.format.output.channel}}", "text": "{{steps.format.output.text}}"}}]}`
 

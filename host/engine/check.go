@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,7 +123,8 @@ func (c *checker) steps(ptr string, steps []*automation.CompiledStep) {
 }
 
 // input validates the literal parts of a step's input: the template is evaluated with nothing in
-// scope, and the schema's complaints about values that hold a template are set aside.
+// scope, and the schema's complaints about values that hold a template are set aside, as are an
+// anyOf/oneOf branch's complaints about an object that holds one.
 func (c *checker) input(ptr string, schema json.RawMessage, t *mapping.Template) {
 	if t == nil || len(schema) == 0 {
 		return
@@ -136,10 +138,17 @@ func (c *checker) input(ptr string, schema json.RawMessage, t *mapping.Template)
 		}
 		return
 	}
+	combinators := bytes.Contains(schema, []byte(`"anyOf"`)) || bytes.Contains(schema, []byte(`"oneOf"`))
 	for _, cause := range ve.Causes {
 		templated := false
+		// With anyOf/oneOf in the schema, a complaint about an object holding a template may
+		// only mean that another branch applies once the template has its value (the cause
+		// names the branch's own location, not the combinator), so such complaints wait for
+		// the run too.
+		inBranch := combinators
 		for _, r := range t.Refs() {
-			if cause.InstancePath == r.Pointer || strings.HasPrefix(cause.InstancePath, r.Pointer+"/") {
+			if cause.InstancePath == r.Pointer || strings.HasPrefix(cause.InstancePath, r.Pointer+"/") ||
+				inBranch && (cause.InstancePath == "" || strings.HasPrefix(r.Pointer, cause.InstancePath+"/")) {
 				templated = true
 				break
 			}
