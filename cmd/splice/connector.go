@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,9 +102,10 @@ func (f *runtimeFlags) open(cmd *cobra.Command, file string) (*session, error) {
 func connectorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "connector",
-		Short: "Inspect and run connector modules",
+		Short: "Inspect and run connector modules, and manage the connectors a server runs",
 	}
-	cmd.AddCommand(describeCmd(), callCmd())
+	cmd.AddCommand(describeCmd(), callCmd(), pushCmd(), listConnectorsCmd(), showConnectorCmd(), versionsCmd(),
+		activateCmd(), promoteCmd())
 	return cmd
 }
 
@@ -287,4 +292,299 @@ func readAll(f *os.File) ([]byte, error) {
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(f)
 	return buf.Bytes(), err
+}
+
+// The commands below manage the connectors of a running server, over its API (operator routes).
+
+// deploymentView is a connector version as the API shows it.
+type deploymentView struct {
+	AppKey     string          `json:"appKey"`
+	Version    string          `json:"version"`
+	Module     string          `json:"module"`
+	Size       int             `json:"size"`
+	Active     bool            `json:"active"`
+	DeployedAt time.Time       `json:"deployedAt"`
+	Manifest   json.RawMessage `json:"manifest"`
+}
+
+func (d deploymentView) state() string {
+	if d.Active {
+		return "active"
+	}
+	return "not active"
+}
+
+func pushCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	var activate bool
+	cmd := &cobra.Command{
+		Use:   "push FILE.wasm",
+		Short: "Deploy a connector module to an environment of a server",
+		Long: "Uploads the module; the server loads it, validates its manifest and stores it as a\n" +
+			"version of its app, the active one unless --activate=false. Pushing the same module again\n" +
+			"is harmless; a version, once pushed, keeps its module.",
+		Example: `  splice connector push .build/wasm/connector-json.wasm
+  splice connector push json.wasm --env production --activate=false`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if !activate {
+				q.Set("activate", "false")
+			}
+			b, err := c.do(cmd.Context(), request{method: http.MethodPost, path: c.path("connectors"), query: q,
+				contentType: "application/wasm", body: wasm})
+			if err != nil {
+				return err
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				var d deploymentView
+				if err := decodeAnswer(b, &d); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(w, "%s@%s deployed to %s, %s (module %s, %d bytes)\n", d.AppKey, d.Version, c.env, d.state(), d.Module, d.Size)
+				return err
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	cmd.Flags().BoolVar(&activate, "activate", true, "make the pushed version its app's active one")
+	return cmd
+}
+
+func listConnectorsCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	var p pageFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the connectors (apps) deployed to an environment, with their active versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := c.get(cmd.Context(), c.path("connectors"), p.query())
+			if err != nil {
+				return err
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				var l listing[struct {
+					AppKey    string    `json:"appKey"`
+					Active    string    `json:"active"`
+					UpdatedAt time.Time `json:"updatedAt"`
+				}]
+				if err := decodeAnswer(b, &l); err != nil {
+					return err
+				}
+				rows := [][]string{{"APP", "ACTIVE", "UPDATED"}}
+				for _, a := range l.Items {
+					rows = append(rows, []string{a.AppKey, orDash(a.Active), when(a.UpdatedAt)})
+				}
+				return table(w, l.NextCursor, rows...)
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	p.register(cmd)
+	return cmd
+}
+
+func showConnectorCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	cmd := &cobra.Command{
+		Use:   "show APPKEY",
+		Short: "Show a connector's active version and what its manifest offers",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := c.get(cmd.Context(), c.path("connectors", args[0]), nil)
+			if err != nil {
+				return c.lookedFor(err, "connector %q", args[0])
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				var app struct {
+					AppKey     string          `json:"appKey"`
+					Active     string          `json:"active"`
+					UpdatedAt  time.Time       `json:"updatedAt"`
+					Deployment *deploymentView `json:"deployment"`
+				}
+				if err := decodeAnswer(b, &app); err != nil {
+					return err
+				}
+				d := app.Deployment
+				if d == nil {
+					_, err := fmt.Fprintf(w, "%s: no active version (splice connector versions %s lists them)\n", app.AppKey, app.AppKey)
+					return err
+				}
+				var m abi.Manifest
+				if err := decodeAnswer(d.Manifest, &m); err != nil {
+					return err
+				}
+				keys := func(n int, key func(int) string) string {
+					var out []string
+					for i := range n {
+						out = append(out, key(i))
+					}
+					return orDash(strings.Join(out, ", "))
+				}
+				return table(w, "",
+					[]string{"app", fmt.Sprintf("%s (%s)", app.AppKey, m.Name)},
+					[]string{"active", d.Version},
+					[]string{"deployed", when(d.DeployedAt)},
+					[]string{"module", fmt.Sprintf("%s (%d bytes)", d.Module, d.Size)},
+					[]string{"auth", string(m.Auth.Type)},
+					[]string{"hosts", orDash(strings.Join(m.Hosts, ", "))},
+					[]string{"triggers", keys(len(m.Triggers), func(i int) string { return fmt.Sprintf("%s (%s)", m.Triggers[i].Key, m.Triggers[i].Kind) })},
+					[]string{"actions", keys(len(m.Actions), func(i int) string { return m.Actions[i].Key })},
+					[]string{"transforms", keys(len(m.Transforms), func(i int) string { return m.Transforms[i].Key })},
+				)
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	return cmd
+}
+
+func versionsCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	var p pageFlags
+	cmd := &cobra.Command{
+		Use:   "versions APPKEY",
+		Short: "List the versions of a connector deployed to an environment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := c.get(cmd.Context(), c.path("connectors", args[0], "versions"), p.query())
+			if err != nil {
+				return c.lookedFor(err, "connector %q", args[0])
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				var l listing[deploymentView]
+				if err := decodeAnswer(b, &l); err != nil {
+					return err
+				}
+				rows := [][]string{{"VERSION", "ACTIVE", "DEPLOYED", "SIZE", "MODULE"}}
+				for _, d := range l.Items {
+					active := ""
+					if d.Active {
+						active = "*"
+					}
+					rows = append(rows, []string{d.Version, active, when(d.DeployedAt), fmt.Sprint(d.Size), d.Module})
+				}
+				return table(w, l.NextCursor, rows...)
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	p.register(cmd)
+	return cmd
+}
+
+func activateCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	cmd := &cobra.Command{
+		Use:   "activate APPKEY VERSION",
+		Short: "Make a deployed version its connector's active one (new runs use it)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := c.post(cmd.Context(), c.path("connectors", args[0], "activate"), map[string]string{"version": args[1]})
+			if err != nil {
+				return c.lookedFor(err, "connector %s@%s", args[0], args[1])
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s@%s is active in %s\n", args[0], args[1], c.env)
+				return err
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	return cmd
+}
+
+func promoteCmd() *cobra.Command {
+	var rf remoteFlags
+	var o output
+	var from, version string
+	var activate bool
+	cmd := &cobra.Command{
+		Use:   "promote APPKEY --from ENV",
+		Short: "Copy a connector version from another environment into this one (--env)",
+		Long: "Deploys the version (default: the active one of --from) of APPKEY in environment --from to\n" +
+			"environment --env, the active one there unless --activate=false.",
+		Example: `  splice connector promote json --from development --env production`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client(cmd)
+			if err != nil {
+				return err
+			}
+			req := map[string]any{"from": from, "appKey": args[0], "activate": activate}
+			if version != "" {
+				req["version"] = version
+			}
+			b, err := c.post(cmd.Context(), c.path("promote"), req)
+			if err != nil {
+				var ae *apiError
+				if errors.As(err, &ae) && ae.Code == "not_found" {
+					v := version
+					if v == "" {
+						v = "(active)"
+					}
+					ae.hint = fmt.Sprintf("looked for connector %s@%s in environment %s", args[0], v, from)
+				}
+				return err
+			}
+			return o.print(cmd, b, func(w io.Writer) error {
+				var d deploymentView
+				if err := decodeAnswer(b, &d); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(w, "%s@%s promoted from %s to %s, %s\n", d.AppKey, d.Version, from, c.env, d.state())
+				return err
+			})
+		},
+	}
+	rf.register(cmd, true)
+	o.register(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "the environment to copy from (required)")
+	cmd.Flags().StringVar(&version, "version", "", "the version to copy (default: the active one of --from)")
+	cmd.Flags().BoolVar(&activate, "activate", true, "make the promoted version the active one")
+	_ = cmd.MarkFlagRequired("from")
+	return cmd
+}
+
+// orDash returns s, or "-" for an empty s.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,11 +1,15 @@
 // Command splice runs Splice: the integration runtime whose connectors are WebAssembly modules.
 //
-// Commands:
+// Commands (each documented in its --help and in README.md):
 //
-//	splice serve [flags]       the server: webhooks, the management API, the engines
-//	splice dev [flags]         serve with the development environment, the prebuilt connectors and a demo
-//	splice connector describe FILE.wasm
-//	splice connector call FILE.wasm EXPORT [--input JSON|@FILE] [--config k=v] [--memory MiB] [--timeout D] [--engine splice|extism]
+//	splice serve | dev                                the server, and the server with development defaults
+//	splice connector describe | call                  a connector module, locally
+//	splice connector push | list | show | versions | activate | promote   (operator)
+//	splice token mint                                 a consumer JWT (operator)
+//	splice credential create | list | delete          (consumer)
+//	splice automation create | list | show | update | enable | disable | delete   (consumer)
+//	splice run list | show | replay                   (consumer)
+//	splice activity [--follow]                        (consumer)
 //
 // Exit status: 0 on success, 1 for usage, I/O and validation errors, 2 when a call into the
 // connector failed (a limit breach or a guest error; the error kind is printed on stderr).
@@ -43,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(connectorCmd(), serveCmd(), devCmd())
+	root.AddCommand(connectorCmd(), serveCmd(), devCmd(), tokenCmd(), credentialCmd(), automationCmd(), runCmd(), activityCmd())
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
