@@ -22,7 +22,7 @@ type serveFlags struct {
 	listen, dataDir, baseURL, operatorFile, engine, logFormat, logLevel string
 	envs                                                                []string
 	allowLoopback                                                       bool
-	workers, maxPerConsumer, maxBody, maxInFlight, maxConns             int
+	workers, maxPerConsumer, maxBody, maxInFlight, maxConns, instances  int
 	memoryMiB                                                           int64
 	callTimeout, syncWait, shutdownGrace, readTimeout                   time.Duration
 	ratePerConsumer                                                     float64
@@ -40,6 +40,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.IntVar(&f.maxPerConsumer, "max-per-consumer", 0, "one consumer's items run at once, per environment (default half the workers)")
 	fs.Float64Var(&f.ratePerConsumer, "rate-per-consumer", 0, "one consumer's items started per second, per environment (0: no rate quota)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
+	fs.IntVar(&f.instances, "max-instances", 0, "guest instances kept alive across connectors and consumers (0: the sandbox default, 128)")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "the deadline of one guest call (0: 2 s for transforms, 30 s for actions and triggers)")
 	fs.IntVar(&f.maxBody, "max-body", 1<<20, "the largest webhook body in bytes; larger ones get 413 unread")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 4096, "webhooks handled at once; past it 503 with Retry-After")
@@ -99,6 +100,7 @@ func (f *serveFlags) options(log *slog.Logger) server.Options {
 		OperatorTokenFile: f.operatorFile, AllowLoopback: f.allowLoopback, SandboxEngine: f.engine,
 		ShutdownGrace: f.shutdownGrace, Logger: log}
 	o.Limits.MemoryBytes = f.memoryMiB << 20
+	o.MaxInstances = f.instances
 	o.Limits.Timeout = f.callTimeout
 	o.Engine.Workers = f.workers
 	o.Engine.MaxPerConsumer = f.maxPerConsumer

@@ -87,7 +87,22 @@ type Options struct {
 	// GCInterval is how often value-log garbage collection runs; 0 means [DefaultGCInterval], a
 	// negative value disables it.
 	GCInterval time.Duration `json:"gcInterval"`
+	// Memory bounds Badger's own memory: MemTableBytes per memtable (0 means
+	// [DefaultMemTableBytes]), NumMemtables of them in memory before writes wait for a flush (0
+	// means [DefaultNumMemtables]), and BlockCacheBytes of cached table blocks (0 means
+	// [DefaultBlockCacheBytes]). A memtable also bounds one transaction (about 15 % of it).
+	MemTableBytes   int64 `json:"memTableBytes"`
+	NumMemtables    int   `json:"numMemtables"`
+	BlockCacheBytes int64 `json:"blockCacheBytes"`
 }
+
+// Memory defaults: far below Badger's own (five 64 MiB memtables and a 256 MiB block cache),
+// which suit a database server, not one process holding several environments' databases.
+const (
+	DefaultMemTableBytes   = 64 << 20
+	DefaultNumMemtables    = 2
+	DefaultBlockCacheBytes = 16 << 20
+)
 
 // withDefaults validates o and fills in its defaults.
 func (o Options) withDefaults() (Options, error) {
@@ -112,6 +127,18 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = DefaultGCInterval
+	}
+	if o.MemTableBytes < 0 || o.NumMemtables < 0 || o.BlockCacheBytes < 0 {
+		return o, errors.New("kv: options: negative memory option")
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = DefaultMemTableBytes
+	}
+	if o.NumMemtables == 0 {
+		o.NumMemtables = DefaultNumMemtables
+	}
+	if o.BlockCacheBytes == 0 {
+		o.BlockCacheBytes = DefaultBlockCacheBytes
 	}
 	if o.MaxValueBytes > MaxValueBytes {
 		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
@@ -164,7 +191,10 @@ func Open(opts Options) (*DB, error) {
 		WithSyncWrites(true).
 		WithDetectConflicts(false).
 		WithLogger(badgerLogger{l: opts.Logger}).
-		WithLoggingLevel(badger.WARNING)
+		WithLoggingLevel(badger.WARNING).
+		WithMemTableSize(opts.MemTableBytes).
+		WithNumMemtables(opts.NumMemtables).
+		WithBlockCacheSize(opts.BlockCacheBytes)
 	lock, err := lockDir(opts.Dir)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,8 @@ type Options struct {
 	SandboxEngine string `json:"sandboxEngine"`
 	// Limits is every environment's policy of guest limits.
 	Limits sandbox.Limits `json:"limits"`
+	// CacheDir keeps compiled guest code between starts; default <DataDir>/cache.
+	CacheDir string `json:"cacheDir"`
 	// MaxInstances bounds live guest instances; default the sandbox's.
 	MaxInstances int `json:"maxInstances"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
@@ -138,7 +140,10 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if s.operator, s.created, err = token.LoadOrCreateOperator(o.OperatorTokenFile); err != nil {
 		return nil, fmt.Errorf("server: operator token: %w", err)
 	}
-	if s.rt, err = sandbox.New(ctx, sandbox.Options{Engine: o.SandboxEngine, CacheDir: filepath.Join(o.DataDir, "cache"),
+	if o.CacheDir == "" {
+		o.CacheDir = filepath.Join(o.DataDir, "cache")
+	}
+	if s.rt, err = sandbox.New(ctx, sandbox.Options{Engine: o.SandboxEngine, CacheDir: o.CacheDir,
 		MaxInstances: o.MaxInstances, Logger: o.Logger}); err != nil {
 		return nil, fmt.Errorf("server: sandbox: %w", err)
 	}

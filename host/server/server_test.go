@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,12 @@ import (
 	"github.com/splicehq/splice/host/server"
 	"github.com/splicehq/splice/host/whsig"
 )
+
+// sharedCache is one compilation cache for every test server of the repository (wazero names its
+// files by content and writes them atomically), so each connector compiles once, not per test.
+func sharedCache(t *testing.T) string {
+	return filepath.Join(testkit.RepoRoot(t), ".build", "cache", "server-test")
+}
 
 // harness is a real server on a loopback port over a temporary data directory.
 type harness struct {
@@ -35,7 +42,7 @@ func start(t *testing.T, dir string, mod func(*server.Options)) *harness {
 		t.Fatal(err)
 	}
 	o := server.Options{DataDir: dir, Listen: ln.Addr().String(), Environments: []string{"development"}, AllowLoopback: true,
-		ShutdownGrace: 5 * time.Second}
+		ShutdownGrace: 5 * time.Second, CacheDir: sharedCache(t)}
 	o.Engine.Workers = 4
 	o.Ingress.SyncWait = 10 * time.Second
 	if mod != nil {
