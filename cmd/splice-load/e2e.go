@@ -29,6 +29,7 @@ type e2eConfig struct {
 	Drain       time.Duration // how long runs may take to finish after the load stops
 	Workers     int           // the server's --workers
 	Keep        string        // keep the data directory here ("" removes a temporary one)
+	ServerArgs  []string      // more flags for splice serve
 }
 
 // e2eReport is what the benchmark measured, in one run.
@@ -184,8 +185,9 @@ func startSplice(ctx context.Context, cfg e2eConfig, dir string, log io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.Splice, "serve", "--data-dir", dir, "--listen", addr, "--env", "development",
-		"--allow-loopback", "--log-level", "warn", "--workers", strconv.Itoa(cfg.Workers))
+	args := append([]string{"serve", "--data-dir", dir, "--listen", addr, "--env", "development",
+		"--allow-loopback", "--log-level", "warn", "--workers", strconv.Itoa(cfg.Workers)}, cfg.ServerArgs...)
+	cmd := exec.Command(cfg.Splice, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -344,7 +346,7 @@ func peakRSS(pid int) float64 {
 func firstWebhook(ctx context.Context, cfg e2eConfig, dir, hook string, log io.Writer) (time.Duration, error) {
 	addr := strings.TrimPrefix(hook, "http://")
 	addr, _, _ = strings.Cut(addr, "/")
-	cmd := exec.Command(cfg.Splice, "serve", "--data-dir", dir, "--listen", addr, "--log-level", "warn")
+	cmd := exec.Command(cfg.Splice, append([]string{"serve", "--data-dir", dir, "--listen", addr, "--log-level", "warn"}, cfg.ServerArgs...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -410,6 +412,10 @@ accepted webhook was lost.
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "give up waiting for runs after no run ended for this long")
 	fs.IntVar(&cfg.Workers, "workers", 8, "the server's --workers")
 	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
+	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--max-instances=16 (repeatable)", func(v string) error {
+		cfg.ServerArgs = append(cfg.ServerArgs, v)
+		return nil
+	})
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
