@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 			}
 			o := f.options(log)
 			o.AllowLoopback = true
-			if !containsString(o.Environments, "development") {
+			if !slices.Contains(o.Environments, "development") {
 				o.Environments = append(o.Environments, "development")
 			}
 			out := cmd.OutOrStdout()
@@ -64,15 +65,6 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 	cmd.Flags().StringVar(&connectors, "connectors", ".build/wasm", "the directory whose connector-*.wasm modules are deployed to development [$SPLICE_CONNECTORS]")
 	cmd.Flags().Lookup("connectors").Annotations = map[string][]string{"env": {"SPLICE_CONNECTORS"}}
 	return cmd
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // devSetup deploys the connectors, makes (or finds) the demo automation and prints how to use it.

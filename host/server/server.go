@@ -171,14 +171,14 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		s.closeAll(ctx)
 		return nil, err
 	}
-	io := o.Ingress
-	io.Environments = s.receiver
-	io.API = s.api
-	io.Observe = s.metrics.Webhook
-	if io.Logger == nil {
-		io.Logger = o.Logger
+	ino := o.Ingress
+	ino.Environments = s.receiver
+	ino.API = s.api
+	ino.Observe = s.metrics.Webhook
+	if ino.Logger == nil {
+		ino.Logger = o.Logger
 	}
-	if s.ing, err = ingress.New(io); err != nil {
+	if s.ing, err = ingress.New(ino); err != nil {
 		s.closeAll(ctx)
 		return nil, err
 	}
