@@ -143,19 +143,17 @@ func New(o Options) (*Server, error) {
 		s.api = fasthttpadaptor.NewFastHTTPHandler(o.API)
 	}
 	s.srv = &fasthttp.Server{
-		Handler:                       s.handle,
-		Name:                          "splice",
-		ReadTimeout:                   o.ReadTimeout,
-		WriteTimeout:                  o.WriteTimeout,
-		IdleTimeout:                   o.IdleTimeout,
-		Concurrency:                   o.MaxConns,
-		MaxConnsPerIP:                 o.MaxConnsPerIP,
-		MaxRequestBodySize:            o.MaxAPIBodyBytes,
-		DisablePreParseMultipartForm:  true,
-		NoDefaultServerHeader:         false,
-		DisableHeaderNamesNormalizing: false,
-		CloseOnShutdown:               true,
-		Logger:                        logger{o.Logger},
+		Handler:                      s.handle,
+		Name:                         "splice",
+		ReadTimeout:                  o.ReadTimeout,
+		WriteTimeout:                 o.WriteTimeout,
+		IdleTimeout:                  o.IdleTimeout,
+		Concurrency:                  o.MaxConns,
+		MaxConnsPerIP:                o.MaxConnsPerIP,
+		MaxRequestBodySize:           o.MaxAPIBodyBytes,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       logger{o.Logger},
 		// The body cap of a webhook is checked against its declared length before anything of
 		// the body is read (fasthttp would allocate it up front) or, for a chunked body, as it
 		// is read.
