@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/splicehq/splice/host/internal/dirsync"
 )
 
 // MasterOptions says where the master key comes from. The zero value names no source, and
@@ -182,22 +184,10 @@ func generateMasterFile(path string) (m *Master, err error) {
 	if err = f.Close(); err != nil {
 		return nil, err
 	}
-	if err = syncDir(filepath.Dir(path)); err != nil {
+	if err = dirsync.Sync(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	return newMaster(raw)
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ID returns the master key's id: 16 hex digits of the SHA-256 of the key.

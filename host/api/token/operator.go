@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/splicehq/splice/host/internal/dirsync"
 )
 
 const (
@@ -164,22 +166,10 @@ func createOperator(path string) (string, error) {
 			return "", fmt.Errorf("token: operator token file: %w", err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := dirsync.Sync(dir); err != nil {
 		return "", fmt.Errorf("token: operator token directory: %w", err)
 	}
 	return tok, nil
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Equal reports whether the presented operator token equals want. It compares the SHA-256
