@@ -1,8 +1,8 @@
 // Package engine turns trigger events into runs. Its workers lease work items from the
-// environment's store (package ledger), run one step per item — a connector's transform or action
-// (through the sandbox, with a broker session for its HTTP), a filter, a forEach, a respond — and
-// settle the
-// item with the step's record, the run's status and the next step's item in one commit.
+// environment's store (package ledger), run the step an item names — a connector's transform or
+// action (through the sandbox, with a broker session for its HTTP), a filter, a forEach, a
+// respond — and the steps it may chain after it, and settle the item with the step records, the
+// run's status and the next item in one commit.
 //
 // It owns the run's progress: starting a run for an event, mapping each step's inputs from the
 // trigger and the earlier steps (package mapping, compiled by package automation; a path that
@@ -26,12 +26,29 @@
 // so the reply and end of sync automations' runs are kept for a while (the last 4,096).
 // Reading a run after a restart is the API's business, from the store.
 //
-// # Why one step per item
+// # Why steps are chained, and where a chain stops
 //
-// Each step's result is stored in the commit that enqueues the next step, so a crash between
-// two steps re-runs neither the finished step nor skips the next: the next item is either in the
-// store or the finished step's item still is. A replay re-queues the dead-lettered item of the
-// failed step; the steps before it keep their records and feed the mapping as before.
+// A commit is an fsync'd write and a lease is a scan of the queue; one of each per step made
+// them the largest cost of a short run (start, transform, action: three commits). So an item
+// runs its step and goes on with the next ones in the same lease, and one commit stores their
+// records. What a step's commit promised still holds at the points that matter:
+//
+//   - An action's success is committed before any other action starts: a chain stops before a
+//     second action (or a forEach, or a call, which need an item of their own). A crash re-runs
+//     at most one action, with the same idempotency key, as it always could (a crash between the
+//     call and its commit); the pure steps before it (transforms, filters, responds) run again
+//     and give the same result.
+//   - A step that fails inside a chain settles the steps before it, and the item is kept at the
+//     failed step (ledger.Commit.Advance), its attempts counted from there: the retry and a
+//     replay run that step and nothing before it.
+//   - A chain stops after maxChain steps and once it has held its lease for a quarter of the
+//     lease TTL, so a long automation neither outlives its lease nor keeps a worker from the
+//     queue's round-robin for long.
+//
+// Each commit stores the records of its steps and the next item together, so a crash between
+// two commits neither re-runs a committed step nor skips the next: the next item is either in
+// the store or the finished steps' item still is. A replay re-queues the dead-lettered item of
+// the failed step; the steps before it keep their records and feed the mapping as before.
 //
 // # Why a forEach runs in one item
 //

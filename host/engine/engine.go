@@ -97,8 +97,9 @@ func (nopObserver) Step(string, string, time.Duration) {}
 func (nopObserver) GuestCall(string, string)           {}
 func (nopObserver) BrokerRequest(string)               {}
 
-// Engine turns trigger events into runs: its workers lease work items from the store, run one
-// step per item and settle each with the step's record and the next item in one commit. It is
+// Engine turns trigger events into runs: its workers lease work items from the store, run a
+// step per item, or a chain of steps (see maxChain), and settle each with the step records and
+// the next item in one commit. It is
 // safe for concurrent use.
 type Engine struct {
 	o       Options
@@ -393,27 +394,27 @@ func (e *Engine) Process(ctx context.Context, l ledger.Lease) error {
 	return e.step(ctx, l, prog)
 }
 
-// start creates the run and enqueues its first step, in one commit.
+// start creates the run and runs its first steps (as a chain, see maxChain): the run's record
+// is created by the commit that settles them.
 func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
 	it := l.Item
 	now := e.o.Now()
 	run := &ledger.Run{ID: ledger.NewID(now), Automation: it.Automation, Event: it.Event, Status: ledger.Running,
 		Data: mustJSON(runData{AutomationName: prog.Automation.Name})}
-	c := ledger.Commit{Run: run}
+	ch := &chain{l: l, prog: prog, run: run, newRun: true, first: -1, began: now}
 	if len(prog.Steps) == 0 {
 		run.Status = ledger.Succeeded
-		c.Activity = []ledger.Activity{runActivity(it.Consumer, "run.succeeded", run)}
-	} else {
-		c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: run.ID, Step: prog.Steps[0].Step.ID, Data: mustJSON(itemData{Step: 0})}}
+		if err := e.o.Store.Ack(ctx, l, ledger.Commit{Run: run, Activity: []ledger.Activity{runActivity(it.Consumer, "run.succeeded", run)}}); err != nil {
+			return err
+		}
+		e.report(ctx, it, ch)
+		return nil
 	}
-	if err := e.o.Store.Ack(ctx, l, c); err != nil {
+	sc, err := e.newScope(ctx, it, run, prog)
+	if err != nil {
 		return err
 	}
-	if run.Status == ledger.Succeeded {
-		e.o.Observer.RunEnded(string(run.Status))
-	}
-	e.published(ctx, it, run, nil, "")
-	return nil
+	return e.runSteps(ctx, ch, itemData{}, sc)
 }
 
 func runActivity(consumer, kind string, r *ledger.Run) ledger.Activity {

@@ -953,9 +953,9 @@ func TestRateQuota(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	bev := f.accept(t, "b", "x", `{}`)
 	f.waitRun(t, "b", bev, ledger.Succeeded) // b's bucket is its own: start and step
-	// Each run is two items (its start, its step): items worked = runs started + runs finished.
-	if started, finished := countRuns(t, f, "a", ""), countRuns(t, f, "a", ledger.Succeeded); started+finished != 2 {
-		t.Errorf("a worked %d items (%d runs started, %d finished) on a frozen clock with a bucket of 2, want 2", started+finished, started, finished)
+	// Each run is one item (its start chains its filter step): items worked = runs, all finished.
+	if started, finished := countRuns(t, f, "a", ""), countRuns(t, f, "a", ledger.Succeeded); started != 2 || finished != 2 {
+		t.Errorf("a started %d runs and finished %d on a frozen clock with a bucket of 2, want 2 and 2", started, finished)
 	}
 	// The clock moves a minute at a time: each minute is one more item for a.
 	for deadline := time.Now().Add(60 * time.Second); countRuns(t, f, "a", ledger.Succeeded) < len(aev); time.Sleep(20 * time.Millisecond) {
@@ -1178,5 +1178,122 @@ func TestReceive(t *testing.T) {
 	}
 	if _, err := f.eng.Receive(ctx, "other", "hook", req(`{}`), ""); err == nil {
 		t.Errorf("another consumer's automation was received")
+	}
+}
+
+// ackCounter is the store with its commits counted.
+type ackCounter struct {
+	ledger.Store
+	acks atomic.Int64
+}
+
+func (s *ackCounter) Ack(ctx context.Context, l ledger.Lease, c ledger.Commit) error {
+	s.acks.Add(1)
+	return s.Store.Ack(ctx, l, c)
+}
+
+// TestChain: a run's steps are chained into as few commits as the rules allow. A transform and
+// the action after it settle with the run's start in one commit; a second action waits for a
+// commit that makes the first one's success durable (the upstream checks the store when the
+// second call arrives); a step that fails inside a chain is kept as the item at that step, so
+// its retry and a replay run it and nothing before it.
+func TestChain(t *testing.T) {
+	var f *fixture
+	var durable, calls atomic.Int64
+	var failSecond atomic.Bool
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/second" {
+			run := string(b)
+			var recs []ledger.Step
+			recs, _, _ = f.store.Steps(ctx, "acme", run, ledger.Page{})
+			for _, s := range recs {
+				var rec engine.StepRecord
+				if json.Unmarshal(s.Data, &rec) == nil && rec.ID == "first" && rec.Status == "succeeded" {
+					durable.Add(1)
+				}
+			}
+			if failSecond.Load() { // the call times out: a retryable failure
+				select {
+				case <-time.After(3 * time.Second):
+				case <-r.Context().Done():
+				}
+				return
+			}
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	var counter *ackCounter
+	f = newFixtureWith(t, 300*time.Millisecond, func(o *engine.Options) {
+		counter = &ackCounter{Store: o.Store}
+		o.Store = counter
+		o.Retry = queue.Policy{BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxAttempts: 2}
+	})
+	f.autos.put(t, "acme", "w1", fmt.Sprintf(`{"name": "transform then action", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["id"]}},
+	   {"id": "post", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"method": "POST", "url": "%s/one", "body": "id {{steps.pick.output.id}}"}}
+	 ]}`, up.URL))
+	f.autos.put(t, "acme", "two", fmt.Sprintf(`{"name": "two actions", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [
+	   {"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["id"]}},
+	   {"id": "first", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"method": "POST", "url": "%[1]s/first", "body": "x"}},
+	   {"id": "again", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{steps.pick.output}}", "paths": ["id"]}},
+	   {"id": "second", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"method": "POST", "url": "%[1]s/second", "body": "{{run.id}}"}}
+	 ]}`, up.URL))
+	f.start(t)
+
+	// W1's shape: one commit for the whole run.
+	const n = 20
+	var evs []string
+	for i := range n {
+		evs = append(evs, f.accept(t, "acme", "w1", fmt.Sprintf(`{"id": %d}`, i)))
+	}
+	for _, ev := range evs {
+		if r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead); r.Status != ledger.Succeeded {
+			t.Fatalf("run %s: %s", r.ID, r.Data)
+		}
+	}
+	if got := counter.acks.Load(); got != n {
+		t.Errorf("%d runs of a transform and an action took %d commits, want %d", n, got, n)
+	}
+
+	// Two actions: two commits, the first action's record stored before the second action runs.
+	counter.acks.Store(0)
+	ev := f.accept(t, "acme", "two", `{"id": 1}`)
+	r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead)
+	if r.Status != ledger.Succeeded || counter.acks.Load() != 2 || durable.Load() != 1 {
+		t.Fatalf("two actions: run %s, %d commits (want 2), first action durable when the second ran: %d", r.Status, counter.acks.Load(), durable.Load())
+	}
+	for id, st := range f.steps(t, "acme", r.ID) {
+		if st.Status != "succeeded" || st.Attempts != 1 {
+			t.Errorf("step %s: %+v", id, st)
+		}
+	}
+
+	// The second action times out (retryable) until attempts run out: the item is kept at that
+	// step; the transforms and the first action ran once.
+	failSecond.Store(true)
+	calls.Store(0)
+	ev = f.accept(t, "acme", "two", `{"id": 2}`)
+	r = f.waitRun(t, "acme", ev, ledger.Dead, ledger.Succeeded, ledger.Failed)
+	before := f.steps(t, "acme", r.ID)
+	if r.Status != ledger.Dead || calls.Load() != 3 || before["second"].Attempts != 2 || before["first"].Attempts != 1 {
+		t.Fatalf("failing second action: run %s, %d upstream calls (want 3), steps %+v", r.Status, calls.Load(), before)
+	}
+	dead, _, err := f.store.Dead(ctx, "acme", ledger.Page{})
+	if err != nil || len(dead) != 1 || dead[0].Step != "second" || dead[0].Run != r.ID {
+		t.Fatalf("dead letter %+v, %v: want the run's item at step second", dead, err)
+	}
+	failSecond.Store(false)
+	if err := f.eng.Replay(ctx, "acme", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	r = f.waitRun(t, "acme", ev, ledger.Succeeded)
+	after := f.steps(t, "acme", r.ID)
+	if calls.Load() != 4 || !after["again"].StartedAt.Equal(before["again"].StartedAt) || after["second"].Status != "succeeded" {
+		t.Errorf("after replay: %d upstream calls (want 4), steps %+v", calls.Load(), after)
 	}
 }

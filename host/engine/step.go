@@ -32,20 +32,55 @@ func permanent(kind, format string, args ...any) *stepFailure {
 	return &stepFailure{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// step runs the step an item names and settles the item.
-func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Program) (err error) {
-	it := l.Item
-	var pub struct {
-		run *ledger.Run
-		rec *StepRecord
-		cs  *automation.CompiledStep
+// Chaining: an item runs its own step and then, in the same lease, the steps after it, and
+// settles them all with one commit. A chain stops before a step that needs an item of its own
+// (call, forEach), before a second action (so that an action's success is durable before any
+// other action runs), after maxChain steps, and once it has held its lease for a quarter of the
+// lease TTL; the next step then gets its own item, as every step once did. A chained step that
+// starts after an eighth of the TTL extends the lease first, so each step has the whole TTL. A step that fails
+// inside a chain is kept (ledger.Commit.Advance) as its run's item at that step, with the records
+// of the steps before it committed, so a retry or a replay runs it and nothing before it.
+const maxChain = 16
+
+// chain is the work of one item: the run it works on and the step records it made so far,
+// which one commit settles.
+type chain struct {
+	l      ledger.Lease
+	prog   *automation.Program
+	run    *ledger.Run
+	newRun bool // the item starts the run: its commit creates the record
+	first  int  // the item's own step; -1 for the start of a run
+	began  time.Time
+
+	steps  []ledger.Step
+	recs   []*StepRecord // the records of steps, for the observer and the watches
+	kinds  []automation.Kind
+	forget []ledger.ObjectKey
+	action bool // an action or a forEach ran: another must wait for a commit
+}
+
+func (ch *chain) add(key string, rec *StepRecord, kind automation.Kind) {
+	ch.steps = append(ch.steps, ledger.Step{Run: ch.run.ID, Key: key, Data: mustJSON(rec)})
+	ch.recs = append(ch.recs, rec)
+	ch.kinds = append(ch.kinds, kind)
+}
+
+// commit is the chain's commit so far: its step records, the progress objects to forget, the
+// run's record when this commit creates it, and their activity.
+func (ch *chain) commit() ledger.Commit {
+	c := ledger.Commit{Steps: ch.steps, Forget: ch.forget, Activity: called(ch.l.Item.Consumer, ch.run.ID, ch.steps)}
+	if ch.newRun {
+		c.Run = ch.run
 	}
-	defer func() {
-		if err == nil && pub.run != nil {
-			e.observe(pub.run, pub.rec)
-			e.published(ctx, it, pub.run, pub.rec, pub.cs.Step.Kind())
-		}
-	}()
+	return c
+}
+
+// stepKey is the key of a step's record in its run: its index and id.
+func stepKey(index int, id string) string { return fmt.Sprintf("%04d-%s", index, id) }
+
+// step runs the step an item names, and the steps it chains, and settles the item.
+func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
+	it := l.Item
 	var d itemData
 	if err := json.Unmarshal(it.Data, &d); err != nil || d.Step < 0 || d.Step >= len(prog.Steps) || prog.Steps[d.Step].Step.ID != it.Step {
 		return e.finish(ctx, l, nil, ledger.Failed, "", &StepError{Kind: "automation_changed",
@@ -59,77 +94,138 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	if d.Resume != nil {
 		// A call step resumes once: a resume item for a step already past waiting (one replayed
 		// from the dead letter after a newer resume went through) is stale.
-		if rec, ok, err := e.stepRecord(ctx, it.Consumer, it.Run, fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)); err != nil {
+		if rec, ok, err := e.stepRecord(ctx, it.Consumer, it.Run, stepKey(d.Step, cs.Step.ID)); err != nil {
 			return err
 		} else if ok && rec.Status != "waiting" && rec.Status != "failed" || run.Status == ledger.Succeeded {
 			return e.o.Store.Ack(ctx, l, ledger.Commit{})
 		}
 	}
-	scope, err := e.scope(ctx, it, &run, prog)
+	sc, err := e.scope(ctx, it, &run, prog)
 	if err != nil {
 		return err
 	}
-	start := e.o.Now()
-	rec := StepRecord{ID: cs.Step.ID, Kind: cs.Step.Kind(), Attempts: it.Attempts + 1, StartedAt: start}
-	pub.run, pub.rec, pub.cs = &run, &rec, cs
-	key := fmt.Sprintf("%04d-%s", d.Step, cs.Step.ID)
-	var filtered bool
-	var fail *stepFailure
-	if cs.Step.Kind() == automation.KindCall {
-		if d.Resume == nil {
-			return e.startCall(ctx, l, &run, cs, d.Step, scope)
-		}
-		fail = resumeCall(d.Resume, &rec)
-	} else {
-		filtered, fail = e.execute(ctx, l, it, cs, nil, scope, &rec)
-	}
-	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return e.runSteps(ctx, &chain{l: l, prog: prog, run: &run, first: d.Step, began: e.o.Now()}, d, sc)
+}
 
+// chains reports whether a chain may go on with a step of the kind, or must commit first.
+func (e *Engine) chains(ch *chain, kind automation.Kind) bool {
 	switch {
-	case fail != nil && e.shuttingDown():
-		// Cut short by shutdown, not failed: the item goes back to the store as it was.
-		return e.o.Store.Release(ctx, l)
-	case fail != nil:
-		rec.Status = "failed"
-		rec.Error = &StepError{Kind: fail.kind, Message: fail.msg, Retryable: fail.retryable}
-		return e.fail(ctx, l, &run, prog, key, &rec, fail)
-	case filtered:
-		rec.Status = "filtered"
-		steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
-		return e.finishWith(ctx, l, &run, ledger.Filtered, nil, "", steps, ledger.Done, "run.filtered", nil)
+	case kind == automation.KindCall, kind == automation.KindForEach:
+		return false
+	case kind == automation.KindAction && ch.action:
+		return false
+	case len(ch.steps) >= maxChain:
+		return false
 	}
-	rec.Status = "succeeded"
-	steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
-	if d.Step+1 == len(prog.Steps) {
-		return e.finishWith(ctx, l, &run, ledger.Succeeded, rec.Output, "", steps, ledger.Done, "run.succeeded", rec.forget)
+	return e.o.Now().Sub(ch.began) < e.o.LeaseTTL/4
+}
+
+// runSteps runs the chain's steps from its own (d names it) or, for the start of a run, from the
+// first, and settles the item.
+func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeDoc) (err error) {
+	l, it, prog := ch.l, ch.l.Item, ch.prog
+	defer func() {
+		if err == nil {
+			e.report(ctx, it, ch)
+		}
+	}()
+	it.Run = ch.run.ID // the start of a run has none yet
+	for i := max(ch.first, 0); ; i++ {
+		cs := prog.Steps[i]
+		kind := cs.Step.Kind()
+		own := i == ch.first
+		key := stepKey(i, cs.Step.ID)
+		if !own && !e.chains(ch, kind) {
+			c := ch.commit()
+			if ch.run.Status != ledger.Running {
+				ch.run.Status, ch.run.UpdatedAt = ledger.Running, time.Time{}
+				c.Run = ch.run
+			}
+			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i})}}
+			return e.o.Store.Ack(ctx, l, c)
+		}
+		if !own && e.o.Now().Sub(ch.began) > e.o.LeaseTTL/8 {
+			// The step gets the whole lease TTL, as the first did.
+			nl, err := e.o.Store.Extend(ctx, l, e.o.LeaseTTL)
+			if err != nil {
+				return fmt.Errorf("engine: extend the lease of item %s: %w", it.ID, err)
+			}
+			l, ch.l = nl, nl
+		}
+		scope, err := sc.bytes()
+		if err != nil {
+			return fmt.Errorf("engine: scope of run %s: %w", ch.run.ID, err)
+		}
+		start := e.o.Now()
+		rec := &StepRecord{ID: cs.Step.ID, Kind: kind, Attempts: 1, StartedAt: start}
+		if own {
+			rec.Attempts = it.Attempts + 1
+		}
+		var filtered bool
+		var fail *stepFailure
+		if kind == automation.KindCall {
+			if d.Resume == nil {
+				return e.startCall(ctx, l, ch.run, cs, i, scope)
+			}
+			fail = resumeCall(d.Resume, rec)
+		} else {
+			filtered, fail = e.execute(ctx, l, it, cs, nil, scope, rec)
+		}
+		rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+
+		switch {
+		case fail != nil && e.shuttingDown():
+			// Cut short by shutdown, not failed: the step is left to run again, as it was.
+			if !ch.newRun && len(ch.steps) == 0 {
+				return e.o.Store.Release(ctx, l)
+			}
+			c := ch.commit()
+			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i})}}
+			return e.o.Store.Ack(ctx, l, c)
+		case fail != nil:
+			rec.Status = "failed"
+			rec.Error = &StepError{Kind: fail.kind, Message: fail.msg, Retryable: fail.retryable}
+			ch.add(key, rec, kind)
+			c := ch.commit()
+			if !own {
+				c.Advance = &ledger.Advance{Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i})}
+			}
+			return e.fail(ctx, l, ch.run, prog, rec, fail, c)
+		case filtered:
+			rec.Status = "filtered"
+			ch.add(key, rec, kind)
+			return e.finishWith(ctx, l, ch.run, ledger.Filtered, nil, "", ch.commit(), ledger.Done, "run.filtered")
+		}
+		rec.Status = "succeeded"
+		ch.add(key, rec, kind)
+		ch.forget = append(ch.forget, rec.forget...)
+		if kind == automation.KindAction || kind == automation.KindForEach {
+			ch.action = true
+		}
+		if i+1 == len(prog.Steps) {
+			return e.finishWith(ctx, l, ch.run, ledger.Succeeded, rec.Output, "", ch.commit(), ledger.Done, "run.succeeded")
+		}
+		sc.add(rec.ID, rec.Output)
 	}
-	next := prog.Steps[d.Step+1].Step
-	c := ledger.Commit{Steps: steps, Forget: rec.forget, Activity: called(it.Consumer, it.Run, steps), Next: []ledger.NewItem{{Automation: it.Automation,
-		Event: it.Event, Run: it.Run, Step: next.ID, Data: mustJSON(itemData{Step: d.Step + 1})}}}
-	if run.Status != ledger.Running {
-		run.Status, run.UpdatedAt = ledger.Running, time.Time{}
-		c.Run = &run
-	}
-	return e.o.Store.Ack(ctx, l, c)
 }
 
 // fail settles a failed step: retry later when the error allows it and attempts remain, else the
 // run ends failed (a permanent error) or dead (retries exhausted). Either way the item goes to
-// the dead letter, from which Replay takes it back.
-func (e *Engine) fail(ctx context.Context, l ledger.Lease, run *ledger.Run, prog *automation.Program, key string, rec *StepRecord, f *stepFailure) error {
+// the dead letter, from which Replay takes it back. c holds the step records to store.
+func (e *Engine) fail(ctx context.Context, l ledger.Lease, run *ledger.Run, prog *automation.Program, rec *StepRecord, f *stepFailure, c ledger.Commit) error {
 	it := l.Item
-	steps := []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}
 	if f.retryable {
-		dec := e.policy(prog).Next(it.Attempts+1, f.retryAfter, e.o.Rand)
+		dec := e.policy(prog).Next(rec.Attempts, f.retryAfter, e.o.Rand)
 		if !dec.Dead {
 			run.Status, run.UpdatedAt = ledger.Retrying, time.Time{}
-			return e.o.Store.Ack(ctx, l, ledger.Commit{Disposition: ledger.RetryAt, Due: e.o.Now().Add(dec.Delay), LastError: f.Error(),
-				Run: run, Steps: steps, Activity: append(called(it.Consumer, run.ID, steps), ledger.Activity{Consumer: it.Consumer, Kind: "step.retried",
-					Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})})})
+			c.Disposition, c.Due, c.LastError, c.Run = ledger.RetryAt, e.o.Now().Add(dec.Delay), f.Error(), run
+			c.Activity = append(c.Activity, ledger.Activity{Consumer: it.Consumer, Kind: "step.retried",
+				Data: mustJSON(map[string]any{"run": run.ID, "step": rec.ID, "attempt": rec.Attempts, "error": f.Error(), "retryInMs": dec.Delay.Milliseconds()})})
+			return e.o.Store.Ack(ctx, l, c)
 		}
-		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, steps, ledger.DeadLetter, "run.dead", nil, rec.Error)
+		return e.finishWith(ctx, l, run, ledger.Dead, nil, rec.ID, c, ledger.DeadLetter, "run.dead", rec.Error)
 	}
-	return e.finishWith(ctx, l, run, ledger.Failed, nil, rec.ID, steps, ledger.DeadLetter, "run.failed", nil, rec.Error)
+	return e.finishWith(ctx, l, run, ledger.Failed, nil, rec.ID, c, ledger.DeadLetter, "run.failed", rec.Error)
 }
 
 // finish ends a run whose record could not be read as usual.
@@ -141,14 +237,13 @@ func (e *Engine) finish(ctx context.Context, l ledger.Lease, run *ledger.Run, st
 		}
 		run = &r
 	}
-	kind := "run.failed"
-	return e.finishWith(ctx, l, run, status, nil, failed, nil, disp, kind, nil, se)
+	return e.finishWith(ctx, l, run, status, nil, failed, ledger.Commit{}, disp, "run.failed", se)
 }
 
-// finishWith sets the run's final status and settles the item, with the step records and an
-// activity entry, in one commit.
+// finishWith sets the run's final status and settles the item, with c's step records (and their
+// activity) and the run's activity entry, in one commit.
 func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run, status ledger.Status, output json.RawMessage,
-	failedStep string, steps []ledger.Step, disp ledger.Disposition, activity string, forget []ledger.ObjectKey, se ...*StepError) error {
+	failedStep string, c ledger.Commit, disp ledger.Disposition, activity string, se ...*StepError) error {
 	var rd runData
 	_ = json.Unmarshal(run.Data, &rd)
 	rd.Output, rd.FailedStep, rd.Error = output, failedStep, nil
@@ -156,8 +251,11 @@ func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run
 		rd.Error = se[0]
 	}
 	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
-	c := ledger.Commit{Disposition: disp, Run: run, Steps: steps, Forget: forget,
-		Activity: append(called(l.Item.Consumer, run.ID, steps), runActivity(l.Item.Consumer, activity, run))}
+	c.Disposition, c.Run = disp, run
+	if c.Activity == nil {
+		c.Activity = called(l.Item.Consumer, run.ID, c.Steps)
+	}
+	c.Activity = append(c.Activity, runActivity(l.Item.Consumer, activity, run))
 	if p := rd.Parent; p != nil {
 		// A called run's end resumes its caller's call step, in the same commit.
 		c.Next = []ledger.NewItem{{Automation: p.Automation, Event: run.Event, Run: p.Run, Step: p.Step,
@@ -186,9 +284,25 @@ func (e *Engine) policy(prog *automation.Program) queue.Policy {
 	return p
 }
 
-// scope builds the document templates and conditions read: the event's payload, the outputs of
+// scopeDoc is the document templates and conditions read: the event's payload, the outputs of
 // the steps run so far, and the run's identity.
-func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) ([]byte, error) {
+type scopeDoc struct {
+	Trigger    json.RawMessage            `json:"trigger"`
+	Steps      map[string]json.RawMessage `json:"steps"`
+	Automation map[string]string          `json:"automation"`
+	Run        map[string]string          `json:"run"`
+	Consumer   map[string]string          `json:"consumer"`
+}
+
+// add makes a step's output readable as steps.<id>.output.
+func (s *scopeDoc) add(id string, output json.RawMessage) {
+	s.Steps[id] = mustJSON(map[string]json.RawMessage{"output": orNull(output)})
+}
+
+func (s *scopeDoc) bytes() ([]byte, error) { return json.Marshal(s) }
+
+// newScope returns the scope of a run with no step run yet.
+func (e *Engine) newScope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) (*scopeDoc, error) {
 	var rd runData
 	_ = json.Unmarshal(run.Data, &rd)
 	trigger := rd.Input // a called run's trigger is its caller's input
@@ -199,7 +313,21 @@ func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, pro
 		}
 		trigger = ev.Payload
 	}
-	outputs := map[string]json.RawMessage{}
+	return &scopeDoc{
+		Trigger:    orNull(trigger),
+		Steps:      map[string]json.RawMessage{},
+		Automation: map[string]string{"id": run.Automation, "name": prog.Automation.Name},
+		Run:        map[string]string{"id": run.ID, "event": run.Event},
+		Consumer:   map[string]string{"key": it.Consumer},
+	}, nil
+}
+
+// scope returns the scope of a run with the outputs of the steps it has stored.
+func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) (*scopeDoc, error) {
+	sc, err := e.newScope(ctx, it, run, prog)
+	if err != nil {
+		return nil, err
+	}
 	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
 		steps, next, err := e.o.Store.Steps(ctx, it.Consumer, it.Run, p)
 		if err != nil {
@@ -208,21 +336,14 @@ func (e *Engine) scope(ctx context.Context, it ledger.Item, run *ledger.Run, pro
 		for _, s := range steps {
 			var rec StepRecord
 			if json.Unmarshal(s.Data, &rec) == nil && rec.Status == "succeeded" {
-				outputs[rec.ID] = mustJSON(map[string]json.RawMessage{"output": orNull(rec.Output)})
+				sc.add(rec.ID, rec.Output)
 			}
 		}
 		if next == "" {
-			break
+			return sc, nil
 		}
 		p.Cursor = next
 	}
-	return json.Marshal(map[string]any{
-		"trigger":    orNull(trigger),
-		"steps":      outputs,
-		"automation": map[string]string{"id": it.Automation, "name": prog.Automation.Name},
-		"run":        map[string]string{"id": run.ID, "event": run.Event},
-		"consumer":   map[string]string{"key": it.Consumer},
-	})
 }
 
 func orNull(b json.RawMessage) json.RawMessage {
@@ -476,12 +597,12 @@ func (e *Engine) startCall(ctx context.Context, l ledger.Lease, run *ledger.Run,
 	call := cs.Step.Call
 	var rd runData
 	_ = json.Unmarshal(run.Data, &rd)
-	key := fmt.Sprintf("%04d-%s", index, cs.Step.ID)
+	key := stepKey(index, cs.Step.ID)
 	failWith := func(f *stepFailure) error {
 		rec := StepRecord{ID: cs.Step.ID, Kind: automation.KindCall, Status: "failed", Attempts: it.Attempts + 1, StartedAt: e.o.Now(),
 			Error: &StepError{Kind: f.kind, Message: f.msg}}
-		return e.finishWith(ctx, l, run, ledger.Failed, nil, cs.Step.ID, []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}},
-			ledger.DeadLetter, "run.failed", nil, rec.Error)
+		return e.finishWith(ctx, l, run, ledger.Failed, nil, cs.Step.ID, ledger.Commit{Steps: []ledger.Step{{Run: it.Run, Key: key, Data: mustJSON(rec)}}},
+			ledger.DeadLetter, "run.failed", rec.Error)
 	}
 	if rd.Depth+1 > MaxCallDepth {
 		return failWith(permanent("call_depth", "runs calling runs deeper than %d", MaxCallDepth))
@@ -542,15 +663,19 @@ func (e *Engine) stepRecord(ctx context.Context, consumer, runID, key string) (S
 	}
 }
 
-// observe reports a settled step, and the run's end when it ended.
-func (e *Engine) observe(run *ledger.Run, rec *StepRecord) {
-	if rec != nil && rec.Status != "" && rec.Status != "waiting" {
-		e.o.Observer.Step(string(rec.Kind), rec.Status, time.Duration(rec.DurationMS*float64(time.Millisecond)))
+// report tells the observer and the event's watches of the steps a chain settled, and of the
+// run's end when it ended. It is called after the commit.
+func (e *Engine) report(ctx context.Context, it ledger.Item, ch *chain) {
+	for _, rec := range ch.recs {
+		if rec.Status != "" && rec.Status != "waiting" {
+			e.o.Observer.Step(string(rec.Kind), rec.Status, time.Duration(rec.DurationMS*float64(time.Millisecond)))
+		}
 	}
-	switch run.Status {
+	switch ch.run.Status {
 	case ledger.Succeeded, ledger.Filtered, ledger.Failed, ledger.Dead:
-		e.o.Observer.RunEnded(string(run.Status))
+		e.o.Observer.RunEnded(string(ch.run.Status))
 	}
+	e.published(ctx, it, ch.run, ch.recs, ch.kinds)
 }
 
 // observeCall reports a guest call and its outbound requests.

@@ -135,9 +135,9 @@ func (e *Engine) watched(ctx context.Context, it ledger.Item) (watch, sync bool)
 	return watch, sync
 }
 
-// published reports a settled step (and a run's end) to the event's watches. It is called after
-// the commit that settled it, for top-level runs only.
-func (e *Engine) published(ctx context.Context, it ledger.Item, run *ledger.Run, rec *StepRecord, kind automation.Kind) {
+// published reports settled steps (and a run's end) to the event's watches. It is called after
+// the commit that settled them, for top-level runs only; kinds are the records' step kinds.
+func (e *Engine) published(ctx context.Context, it ledger.Item, run *ledger.Run, recs []*StepRecord, kinds []automation.Kind) {
 	if run == nil || it.Event == "" {
 		return
 	}
@@ -150,9 +150,12 @@ func (e *Engine) published(ctx context.Context, it ledger.Item, run *ledger.Run,
 	if !watch && !sync {
 		return
 	}
-	if rec != nil && rec.Status == "succeeded" {
+	for i, rec := range recs {
+		if rec.Status != "succeeded" {
+			continue
+		}
 		u := Update{Kind: UpdateStep, Run: run.ID, Step: rec.ID, Output: rec.Output}
-		if kind == automation.KindRespond {
+		if kinds[i] == automation.KindRespond {
 			u.Kind = UpdateReply
 		}
 		e.publish(it.Event, u, sync)

@@ -223,6 +223,17 @@ type Commit struct {
 	// version; keys that do not exist are ignored. It is how work state kept in objects while an
 	// item ran (the engine's forEach progress) goes when the item settles.
 	Forget []ObjectKey
+	// Advance, with RetryAt or DeadLetter, moves the item on before it is kept: it takes the
+	// run, step and data given, and its attempts count from zero again before this failure
+	// counts. It is how an item that ran several steps keeps just the one that failed.
+	Advance *Advance
+}
+
+// Advance is where a kept item moves on to (Commit.Advance).
+type Advance struct {
+	Run  string
+	Step string
+	Data json.RawMessage
 }
 
 // Status is a run's status.

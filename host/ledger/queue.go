@@ -523,8 +523,23 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 	var wakes []wake
 	switch c.Disposition {
 	case Done:
+		if c.Advance != nil {
+			return nil, fmt.Errorf("%w: advance of an item that is done", ErrInvalid)
+		}
 		ops = append(ops, kv.Delete(itemKey(it.ID)))
 	case RetryAt, DeadLetter:
+		if a := c.Advance; a != nil {
+			if err := checkName("advance run", a.Run, false); err != nil {
+				return nil, err
+			}
+			if err := checkName("advance step", a.Step, false); err != nil {
+				return nil, err
+			}
+			if err := checkJSON("advance data", a.Data, true); err != nil {
+				return nil, err
+			}
+			it.Run, it.Step, it.Data, it.Attempts = a.Run, a.Step, a.Data, 0
+		}
 		it.Attempts++
 		it.LastError = c.LastError
 		if c.Disposition == RetryAt {

@@ -62,6 +62,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Release", testRelease},
 		{"AckForget", testAckForget},
 		{"RetryAt", testRetryAt},
+		{"Advance", testAdvance},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
 		{"RunIndexes", testRunIndexes},
@@ -482,6 +483,55 @@ func testRetryAt(t *testing.T, h *harness) {
 		t.Fatalf("second retry: %+v", ls)
 	}
 	h.ack(ls[0], ledger.Commit{})
+}
+
+// testAdvance: an item that ran several steps is kept at the one that failed, with its attempts
+// counted from that failure; a bad or pointless Advance is refused and settles nothing.
+func testAdvance(t *testing.T, h *harness) {
+	h.accept(ev("c", "a", "", 1), ev("c", "a", "", 2))
+	ls := h.lease(2, time.Minute)
+	if err := h.s.Ack(ctx, ls[0], ledger.Commit{Advance: &ledger.Advance{Run: "r1", Step: "s2"}}); !errors.Is(err, ledger.ErrInvalid) {
+		t.Fatalf("Advance with Done: %v, want ErrInvalid", err)
+	}
+	if err := h.s.Ack(ctx, ls[0], ledger.Commit{Disposition: ledger.RetryAt, Advance: &ledger.Advance{Run: "r1", Step: ""}}); !errors.Is(err, ledger.ErrInvalid) {
+		t.Fatalf("Advance to an empty step: %v, want ErrInvalid", err)
+	}
+	if err := h.s.Ack(ctx, ls[0], ledger.Commit{Disposition: ledger.RetryAt, Advance: &ledger.Advance{Run: "r1", Step: "s2", Data: json.RawMessage(`{"step":`)}}); !errors.Is(err, ledger.ErrInvalid) {
+		t.Fatalf("Advance with bad data: %v, want ErrInvalid", err)
+	}
+	// Retry at step s2 of run r1.
+	h.ack(ls[0], ledger.Commit{Disposition: ledger.RetryAt, Due: h.clock.Now(), LastError: "503",
+		Advance: &ledger.Advance{Run: "r1", Step: "s2", Data: json.RawMessage(`{"step":2}`)}})
+	// Dead at step s3 of run r2, after a retry the item had before.
+	h.ack(ls[1], ledger.Commit{Disposition: ledger.RetryAt, Due: h.clock.Now(), LastError: "first"})
+	re := h.lease(2, time.Minute)
+	if len(re) != 2 {
+		t.Fatalf("leased %d items, want 2", len(re))
+	}
+	for _, l := range re {
+		switch l.Item.ID {
+		case ls[0].Item.ID:
+			if it := l.Item; it.Run != "r1" || it.Step != "s2" || string(it.Data) != `{"step":2}` || it.Attempts != 1 || it.LastError != "503" {
+				t.Errorf("advanced item: %+v", it)
+			}
+			h.ack(l, ledger.Commit{})
+		case ls[1].Item.ID:
+			if l.Item.Attempts != 1 {
+				t.Fatalf("retried item: %+v", l.Item)
+			}
+			h.ack(l, ledger.Commit{Disposition: ledger.DeadLetter, LastError: "400",
+				Advance: &ledger.Advance{Run: "r2", Step: "s3", Data: json.RawMessage(`{"step":3}`)}})
+		default:
+			t.Fatalf("unexpected item %+v", l.Item)
+		}
+	}
+	dead, _, err := h.s.Dead(ctx, "c", ledger.Page{})
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("Dead = %+v, %v", dead, err)
+	}
+	if it := dead[0]; it.Run != "r2" || it.Step != "s3" || string(it.Data) != `{"step":3}` || it.Attempts != 1 || !it.Dead {
+		t.Errorf("dead advanced item: %+v", it)
+	}
 }
 
 func testDeadLetterRequeue(t *testing.T, h *harness) {
