@@ -50,6 +50,11 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 			if err != nil {
 				return err
 			}
+			if f.debugListen != "" {
+				if err := serveDebug(cmd.Context(), f.debugListen, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			}
 			o := f.options(log)
 			o.AllowLoopback = true
 			if !slices.Contains(o.Environments, "development") {

@@ -20,6 +20,7 @@ import (
 // serveFlags are the flags of serve and dev.
 type serveFlags struct {
 	listen, dataDir, baseURL, operatorFile, engine, logFormat, logLevel string
+	debugListen                                                         string
 	envs                                                                []string
 	allowLoopback                                                       bool
 	workers, maxPerConsumer, maxBody, maxInFlight, maxConns, instances  int
@@ -50,6 +51,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "how long a stop (SIGTERM, SIGINT) lets work in hand finish")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "serve Go's profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
 	bindEnv(fs)
 }
 
@@ -135,6 +137,11 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 			log, err := f.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if f.debugListen != "" {
+				if err := serveDebug(cmd.Context(), f.debugListen, cmd.OutOrStdout()); err != nil {
+					return err
+				}
 			}
 			return serve(cmd.Context(), f.options(log), cmd.OutOrStdout(), nil)
 		},

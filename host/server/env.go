@@ -91,14 +91,9 @@ func (e *env) open(ctx context.Context) error {
 	o := e.s.o.Engine
 	o.Store, o.Connectors, o.Automations, o.Broker, o.Logger = e.store, e, e.autos, e.broker, e.s.log.With("env", e.name)
 	o.Observer = observer{e.s.metrics, e.name}
-	store := e.store
-	e.s.metrics.Gauge("splice_engine_queue_depth", "Work items not yet settled (waiting, due later or in hand; not dead), counted up to 1,000,000.",
-		e.name, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			n, _ := store.Depth(ctx, 1_000_000)
-			return float64(n)
-		})
+	depth := &cachedDepth{store: e.store}
+	e.s.metrics.Gauge("splice_engine_queue_depth", "Work items not yet settled (waiting, due later or in hand; not dead), counted up to 1,000,000, at most every 2 s.",
+		e.name, depth.get)
 	if e.eng, err = engine.New(o); err != nil {
 		return err
 	}
@@ -310,3 +305,28 @@ func (o observer) Step(kind, status string, took time.Duration) {
 }
 func (o observer) GuestCall(export, outcome string) { o.m.GuestCall(o.env, export, outcome) }
 func (o observer) BrokerRequest(outcome string)     { o.m.BrokerRequest(o.env, outcome) }
+
+// cachedDepth is the queue depth for the metrics, counted again when the last count is older
+// than depthEvery: counting scans the queue, which under a backlog of 100,000 items costs tens
+// of milliseconds, too much for every scrape.
+type cachedDepth struct {
+	store *ledger.Embedded
+	mu    sync.Mutex
+	at    time.Time
+	n     float64
+}
+
+const depthEvery = 2 * time.Second
+
+func (d *cachedDepth) get() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Since(d.at) < depthEvery {
+		return d.n
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, _ := d.store.Depth(ctx, 1_000_000)
+	d.n, d.at = float64(n), time.Now()
+	return d.n
+}
