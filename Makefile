@@ -29,8 +29,12 @@ define c_guest
 endef
 
 GO_GUESTS := connector-json connector-echo connector-chat conformance-go conformance-extism-go http-probe auth-probe
-C_GUESTS  := connector-text conformance-c
-CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm $(W)/connector-text.wasm
+# chat-c is the C port of connectors/chat (the same app, chat@1.0.0), for benchmarks and
+# cross-checks. It is not named connector-*.wasm: `splice dev` deploys every connector-*.wasm of
+# its directory, and two connectors of app chat would collide.
+C_GUESTS  := connector-text connector-webhook chat-c conformance-c
+CONNECTORS := $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm $(W)/connector-text.wasm \
+	$(W)/connector-webhook.wasm
 GUESTS := $(foreach g,$(GO_GUESTS) $(C_GUESTS),$(W)/$(g).wasm)
 
 $(W)/connector-json.wasm: dir := connectors/json
@@ -57,6 +61,10 @@ $(W)/conformance-extism-go.wasm: $(call gosrc,testdata/conformance/extism-go)
 $(W)/connector-text.wasm: connectors/text/text.c $(PDK_C) | tools
 	$(c_guest)
 $(W)/conformance-c.wasm: testdata/conformance/c/conformance.c $(PDK_C) | tools
+	$(c_guest)
+$(W)/connector-webhook.wasm: connectors/webhook/webhook.c $(PDK_C) | tools
+	$(c_guest)
+$(W)/chat-c.wasm: connectors/chat-c/chat.c $(PDK_C) | tools
 	$(c_guest)
 
 # WAT fixtures are committed with their .wasm; `make testdata` rebuilds them, `make testdata-check`
@@ -135,8 +143,9 @@ run: build $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat
 	$(OUT)/splice dev --connectors $(W) $(ARGS)
 
 # bench-e2e is the end-to-end load benchmark (workload W1) on loopback, bounded in time:
-# cmd/splice-load e2e (its flags through E2E_ARGS, e.g. E2E_ARGS='--duration 20s --connections 16').
-bench-e2e: build $(W)/connector-json.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm
+# cmd/splice-load e2e (its flags through E2E_ARGS, e.g. E2E_ARGS='--duration 20s --connections 16';
+# --guests go runs W1 on the Go builds of its connectors instead of the C ones).
+bench-e2e: build $(W)/connector-webhook.wasm $(W)/chat-c.wasm $(W)/connector-echo.wasm $(W)/connector-chat.wasm
 	$(GO) build -o $(OUT)/splice-load ./cmd/splice-load
 	$(OUT)/splice-load e2e --splice $(OUT)/splice --connectors $(W) $(E2E_ARGS) | tee $(OUT)/bench-e2e.txt
 

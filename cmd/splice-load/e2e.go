@@ -23,7 +23,8 @@ import (
 // e2eConfig is one run of the end-to-end benchmark (workload W1).
 type e2eConfig struct {
 	Splice      string        // the splice binary
-	Connectors  string        // the directory of connector-*.wasm (json, echo, chat at least)
+	Connectors  string        // the directory of the built connectors (.build/wasm)
+	Guests      string        // "c" or "go": which builds of W1's connectors run (w1Guests)
 	Connections int           // load connections
 	Duration    time.Duration // how long load is offered, to the native ceiling and to Splice each
 	Drain       time.Duration // how long runs may take to finish after the load stops
@@ -34,6 +35,7 @@ type e2eConfig struct {
 
 // e2eReport is what the benchmark measured, in one run.
 type e2eReport struct {
+	Guests      string  `json:"guests"`
 	Connections int     `json:"connections"`
 	Duration    float64 `json:"durationSeconds"`
 	Native      struct {
@@ -64,10 +66,24 @@ type e2eReport struct {
 	RunsRatio float64 `json:"runsRatioToNative"`
 }
 
-// w1Automation is W1: the echo connector's webhook trigger, the chat connector's format-order
-// transform, then its send-message action to the upstream (the sink).
+// w1Guest is a build of W1's connectors: the modules deployed and the webhook trigger used.
+type w1Guest struct {
+	modules []string // file names under --connectors
+	trigger string   // "appKey", "triggerKey" of the webhook trigger
+}
+
+// w1Guests are the builds W1 can run on: C (connectors/webhook, connectors/chat-c, the C PDK)
+// and Go (connectors/echo, connectors/chat, the Go PDK). The chat connector is the same app
+// (appKey chat, the same manifest and behaviour) in both.
+var w1Guests = map[string]w1Guest{
+	"c":  {modules: []string{"connector-webhook.wasm", "chat-c.wasm"}, trigger: `"appKey": "webhook", "triggerKey": "json"`},
+	"go": {modules: []string{"connector-echo.wasm", "connector-chat.wasm"}, trigger: `"appKey": "echo", "triggerKey": "received"`},
+}
+
+// w1Automation is W1: a webhook trigger (%s: its appKey and triggerKey), the chat connector's
+// format-order transform, then its send-message action to the upstream (the sink).
 const w1Automation = `{"name": "W1: order to chat",
- "trigger": {"appKey": "echo", "triggerKey": "received"},
+ "trigger": {%s},
  "steps": [
    {"id": "format", "appKey": "chat", "transformKey": "format-order", "inputParams": {"order": "{{trigger}}"}},
    {"id": "post", "appKey": "chat", "actionKey": "send-message", "credentialKey": "chat",
@@ -76,7 +92,16 @@ const w1Automation = `{"name": "W1: order to chat",
 // runE2E measures the native ceiling, then Splice under the same load, then Splice's first
 // webhook after a restart with a warm compilation cache.
 func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, error) {
-	rep := &e2eReport{Connections: cfg.Connections, Duration: cfg.Duration.Seconds()}
+	rep := &e2eReport{Guests: cfg.Guests, Connections: cfg.Connections, Duration: cfg.Duration.Seconds()}
+	guest, ok := w1Guests[cfg.Guests]
+	if !ok {
+		return nil, fmt.Errorf("e2e: guests %q: c or go", cfg.Guests)
+	}
+	for _, m := range guest.modules {
+		if _, err := os.Stat(filepath.Join(cfg.Connectors, m)); err != nil {
+			return nil, fmt.Errorf("e2e: %w (make connectors builds it)", err)
+		}
+	}
 	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{})
 	if err != nil {
 		return nil, err
@@ -110,7 +135,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 		return nil, err
 	}
 	defer srv.stop()
-	hook, err := setupW1(ctx, srv, cfg.Connectors, sk.URL())
+	hook, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL())
 	if err != nil {
 		return nil, err
 	}
@@ -276,13 +301,9 @@ func (p *spliceProc) call(ctx context.Context, method, path, bearer, contentType
 
 // setupW1 deploys the connectors and makes W1's credential and automation; it returns the
 // webhook URL.
-func setupW1(ctx context.Context, p *spliceProc, dir, upstream string) (string, error) {
-	mods, _ := filepath.Glob(filepath.Join(dir, "connector-*.wasm"))
-	if len(mods) == 0 {
-		return "", fmt.Errorf("no connector-*.wasm in %s", dir)
-	}
-	for _, m := range mods {
-		wasm, err := os.ReadFile(m)
+func setupW1(ctx context.Context, p *spliceProc, dir string, guest w1Guest, upstream string) (string, error) {
+	for _, m := range guest.modules {
+		wasm, err := os.ReadFile(filepath.Join(dir, m))
 		if err != nil {
 			return "", err
 		}
@@ -303,7 +324,7 @@ func setupW1(ctx context.Context, p *spliceProc, dir, upstream string) (string, 
 	var a struct {
 		WebhookURL string `json:"webhookUrl"`
 	}
-	if err := p.call(ctx, "POST", "/v1/envs/development/automations", tok.Token, "application/json", []byte(w1Automation), 201, &a); err != nil {
+	if err := p.call(ctx, "POST", "/v1/envs/development/automations", tok.Token, "application/json", []byte(fmt.Sprintf(w1Automation, guest.trigger)), 201, &a); err != nil {
 		return "", err
 	}
 	return a.WebhookURL, nil
@@ -453,7 +474,7 @@ func firstWebhook(ctx context.Context, cfg e2eConfig, dir, hook string, log io.W
 
 func (r *e2eReport) writeText(w io.Writer) {
 	s := r.Splice
-	fmt.Fprintf(w, "W1 (webhook -> transform -> action to a loopback upstream), %d connections, %.0f s of load each:\n", r.Connections, r.Duration)
+	fmt.Fprintf(w, "W1 (webhook -> transform -> action to a loopback upstream), %s guests, %d connections, %.0f s of load each:\n", r.Guests, r.Connections, r.Duration)
 	fmt.Fprintf(w, "  native ceiling   %9.0f runs/s   p50 %6.2f ms  p99 %6.2f ms\n", r.Native.RunsPerSecond, r.Native.LatencyMs.P50, r.Native.LatencyMs.P99)
 	fmt.Fprintf(w, "  splice accepted  %9.0f /s       ack p50 %6.2f ms  p99 %6.2f ms  (%d accepted of %d sent)\n",
 		s.AcceptedPerSecond, s.AckMs.P50, s.AckMs.P99, s.Accepted, s.Sent)
@@ -471,7 +492,7 @@ The end-to-end load benchmark, workload W1, in one run on loopback: a 1 KiB orde
 transform step, an action posting a chat message to a loopback upstream (this tool's sink).
 First the same workload through the native ceiling (a fasthttp handler doing the mapping and the
 call itself), then through a splice server started from --splice over a temporary data
-directory (connectors from --connectors: connector-*.wasm with json, echo and chat). Reports
+directory (W1's connectors from --connectors, the C or the Go builds: --guests). Reports
 accepted webhooks/s and ack p50/p99, runs completed/s and their ratio to the native ceiling,
 upstream messages received (lost = accepted - received), the server's peak RSS, and the time to
 the first accepted webhook after a restart with a warm compilation cache. Exits 1 when any
@@ -479,7 +500,8 @@ accepted webhook was lost.
 `, stderr)
 	cfg := e2eConfig{}
 	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
-	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of connector-*.wasm")
+	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
+	fs.StringVar(&cfg.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
 	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "load duration, for each of the native ceiling and splice (at most 10m)")
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "give up waiting for runs after no run ended for this long")
