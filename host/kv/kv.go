@@ -13,6 +13,7 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Defaults and hard limits of [Options].
@@ -99,7 +100,7 @@ type Options struct {
 // Memory defaults: far below Badger's own (five 64 MiB memtables and a 256 MiB block cache),
 // which suit a database server, not one process holding several environments' databases.
 const (
-	DefaultMemTableBytes   = 64 << 20
+	DefaultMemTableBytes   = 32 << 20
 	DefaultNumMemtables    = 2
 	DefaultBlockCacheBytes = 16 << 20
 )
@@ -194,7 +195,12 @@ func Open(opts Options) (*DB, error) {
 		WithLoggingLevel(badger.WARNING).
 		WithMemTableSize(opts.MemTableBytes).
 		WithNumMemtables(opts.NumMemtables).
-		WithBlockCacheSize(opts.BlockCacheBytes)
+		WithBlockCacheSize(opts.BlockCacheBytes).
+		// No block compression: the records are small JSON documents that live briefly (work
+		// items, run records) and a compressed table costs a builder buffer of its size at every
+		// flush and compaction, the largest part of Badger's heap under load.
+		WithCompression(options.None).
+		WithNumCompactors(2)
 	lock, err := lockDir(opts.Dir)
 	if err != nil {
 		return nil, err
