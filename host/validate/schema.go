@@ -29,6 +29,9 @@ const schemaURL = "https://schema.splice.invalid/schema.json"
 // Schema is a compiled JSON Schema. It is immutable and safe for concurrent use.
 type Schema struct {
 	sch *jsonschema.Schema
+	// all reports a schema that accepts every JSON document (true, {}, or annotations only):
+	// Validate then checks only that the document is JSON, without decoding it.
+	all bool
 }
 
 // Compile compiles a JSON Schema, draft 2020-12 unless its $schema names another draft the
@@ -50,7 +53,28 @@ func Compile(schema []byte) (*Schema, error) {
 	if causes != nil {
 		return nil, newError("schema", causes)
 	}
-	return &Schema{sch: sch}, nil
+	return &Schema{sch: sch, all: acceptsAll(doc)}, nil
+}
+
+// annotations are the keywords that never make a document invalid.
+var annotations = map[string]bool{"$schema": true, "$id": true, "$comment": true, "$anchor": true, "title": true,
+	"description": true, "examples": true, "default": true, "deprecated": true, "readOnly": true, "writeOnly": true}
+
+// acceptsAll reports whether a decoded schema accepts every document: true, or an object of
+// annotation keywords only.
+func acceptsAll(doc any) bool {
+	switch d := doc.(type) {
+	case bool:
+		return d
+	case map[string]any:
+		for k := range d {
+			if !annotations[k] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Validate validates one JSON document against the schema. It returns nil when the document
@@ -61,6 +85,9 @@ func Compile(schema []byte) (*Schema, error) {
 // A document that is not JSON, or is invalid, returns an [*Error] with subject "document",
 // listing every failure. Validate sets no size limit: callers bound what they pass.
 func (s *Schema) Validate(doc []byte) error {
+	if s.all && utf8.Valid(doc) && json.Valid(doc) {
+		return nil
+	}
 	v, err := decodeAny("document", doc)
 	if err != nil {
 		return err
