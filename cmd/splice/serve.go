@@ -37,7 +37,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.StringVar(&f.operatorFile, "operator-token-file", "", "the operator token's file, made 0600 on first start (default <data-dir>/operator-token)")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback", false, "let connectors reach loopback addresses over plain HTTP on any port, in every environment but production")
 	fs.StringVar(&f.engine, "engine", "splice", "the Wasm engine: splice (Splice's Extism ABI on wazero) or extism (the Extism Go SDK)")
-	fs.IntVar(&f.workers, "workers", 8, "work items run at once, per environment")
+	fs.IntVar(&f.workers, "workers", 32, "work items run at once, per environment (mostly waiting on fsync and outbound HTTP, so more than the cores)")
 	fs.IntVar(&f.maxPerConsumer, "max-per-consumer", 0, "one consumer's items run at once, per environment (default half the workers)")
 	fs.Float64Var(&f.ratePerConsumer, "rate-per-consumer", 0, "one consumer's items started per second, per environment (0: no rate quota)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
