@@ -306,7 +306,8 @@ func TestRemoteCommands(t *testing.T) {
 	if out := c.ok("run", "replay", bad); !strings.Contains(out, "replaying") {
 		t.Errorf("run replay: %s", out)
 	}
-	c.fails(`hint: looked for a failed or dead run "`+good+`"`, "run", "replay", good)
+	c.fails(`conflict: cannot replay: run `+good+` is succeeded, not failed or dead`, "run", "replay", good)
+	c.fails(`hint: looked for a failed or dead run "33LNOSUCHRUN0000000000"`, "run", "replay", "33LNOSUCHRUN0000000000")
 
 	out = c.ok("activity")
 	if !strings.Contains(out, "run.succeeded") || !strings.Contains(out, good) {

@@ -312,7 +312,8 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, automation.ErrNotFound), errors.Is(err, ledger.ErrNotFound), errors.Is(err, credential.ErrNotFound),
 		errors.Is(err, connector.ErrNotFound):
 		writeProblem(w, problem.NotFound, "not found", nil)
-	case errors.Is(err, automation.ErrConflict), errors.Is(err, ledger.ErrConflict), errors.Is(err, connector.ErrVersionExists):
+	case errors.Is(err, automation.ErrConflict), errors.Is(err, ledger.ErrConflict), errors.Is(err, connector.ErrVersionExists),
+		errors.Is(err, engine.ErrNotReplayable):
 		writeProblem(w, problem.Conflict, err.Error(), nil)
 	case errors.Is(err, ledger.ErrInvalid), errors.Is(err, credential.ErrInvalid), errors.Is(err, connector.ErrInvalidVersion):
 		writeProblem(w, problem.Invalid, err.Error(), nil)

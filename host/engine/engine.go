@@ -429,21 +429,24 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
+// ErrNotReplayable is returned by Replay for a run that did not fail, or is being replayed.
+var ErrNotReplayable = errors.New("cannot replay")
+
 // Replay runs a failed or dead run again from the step that failed: its dead-lettered item is
 // requeued with its attempts reset, and the steps that had succeeded keep their records and are
 // not run again (their outputs feed the rest as before).
 //
 // # Errors
 //
-// ledger.ErrNotFound when the run is not the consumer's, or has no dead-lettered step (it did not
-// fail, or is being replayed already).
+// ledger.ErrNotFound when the run is not the consumer's; ErrNotReplayable when it did not fail,
+// or is being replayed already (it has no dead-lettered step).
 func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 	run, err := e.o.Store.Run(ctx, consumer, runID)
 	if err != nil {
 		return err
 	}
 	if run.Status != ledger.Failed && run.Status != ledger.Dead {
-		return fmt.Errorf("engine: replay %s: %w: the run is %s, not failed or dead", runID, ledger.ErrNotFound, run.Status)
+		return fmt.Errorf("%w: run %s is %s, not failed or dead", ErrNotReplayable, runID, run.Status)
 	}
 	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
 		items, next, err := e.o.Store.Dead(ctx, consumer, p)
@@ -468,7 +471,7 @@ func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 			return e.o.Store.Append(ctx, runActivity(consumer, "run.replayed", &run))
 		}
 		if next == "" {
-			return fmt.Errorf("engine: replay %s: %w: the run has no failed step to run again", runID, ledger.ErrNotFound)
+			return fmt.Errorf("%w: run %s has no failed step waiting (it is being replayed already)", ErrNotReplayable, runID)
 		}
 		p.Cursor = next
 	}
