@@ -11,9 +11,13 @@ import (
 	"time"
 )
 
-// serveDebug serves Go's profiles (net/http/pprof) on addr, a loopback address, until ctx ends.
-// They show the process's memory and goroutines, so they are never served beyond the machine.
+// serveDebug serves Go's profiles (net/http/pprof) on addr, a loopback address, until ctx ends;
+// an empty addr serves nothing. They show the process's memory and goroutines, so they are never
+// served beyond the machine.
 func serveDebug(ctx context.Context, addr string, out io.Writer) error {
+	if addr == "" {
+		return nil
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--debug-listen %q: %w", addr, err)

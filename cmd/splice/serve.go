@@ -138,10 +138,8 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 			if err != nil {
 				return err
 			}
-			if f.debugListen != "" {
-				if err := serveDebug(cmd.Context(), f.debugListen, cmd.OutOrStdout()); err != nil {
-					return err
-				}
+			if err := serveDebug(cmd.Context(), f.debugListen, cmd.OutOrStdout()); err != nil {
+				return err
 			}
 			return serve(cmd.Context(), f.options(log), cmd.OutOrStdout(), nil)
 		},
