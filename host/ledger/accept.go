@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,8 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		due      time.Time
 	}
 	var enqueued []enq
+	var cItems []cachedItem
+	var cEvents []Event
 	for i, e := range events {
 		var dkey []byte
 		if e.DedupeKey != "" {
@@ -93,6 +96,10 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		if err != nil {
 			return nil, err
 		}
+		item.Due = wireTime(now)
+		cItems = append(cItems, cachedItem{raw: it, item: item})
+		cEvents = append(cEvents, Event{ID: id, Consumer: e.Consumer, Automation: e.Automation, DedupeKey: e.DedupeKey,
+			Payload: bytes.Clone(e.Payload), AcceptedAt: wireTime(now)})
 		ops = append(ops,
 			kv.Put(eventKey(e.Consumer, id), ev),
 			kv.Put(itemKey(item.ID), it),
@@ -108,7 +115,9 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		out[i] = Accepted{ID: id}
 		enqueued = append(enqueued, enq{e.Consumer, now})
 	}
+	tookItems, tookEvents := s.cache.putRecent(cItems, cEvents)
 	if err := s.write(ctx, ops...); err != nil {
+		s.cache.dropRecent(tookItems, tookEvents)
 		if errors.Is(err, ErrConflict) {
 			return nil, err
 		}

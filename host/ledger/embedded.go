@@ -36,6 +36,7 @@ type Embedded struct {
 	retention time.Duration
 	q         queue
 	feed      feed
+	cache     cache
 	runLocks  [64]sync.Mutex // striped by run id: a run's read-modify-write of its record
 	seed      maphash.Seed
 
@@ -60,6 +61,7 @@ func Open(ctx context.Context, db *kv.DB, opts Options) (*Embedded, error) {
 	}
 	s := &Embedded{db: db, now: opts.Now, retention: opts.DedupeRetention, seed: maphash.MakeSeed()}
 	s.q.init()
+	s.cache.init()
 	if err := s.q.load(ctx, db); err != nil {
 		return nil, fmt.Errorf("ledger: open: %w", err)
 	}
@@ -157,7 +159,11 @@ func (s *Embedded) Event(ctx context.Context, consumer, id string) (Event, error
 	if checkName("consumer", consumer, false) != nil || checkName("event id", id, false) != nil {
 		return e, ErrNotFound
 	}
-	_, err := s.getRecord(eventKey(consumer, id), &e)
+	key := eventKey(consumer, id)
+	if ce, ok := s.cache.takeEvent(key); ok {
+		return ce, nil
+	}
+	_, err := s.getRecord(key, &e)
 	return e, err
 }
 
@@ -295,8 +301,16 @@ func (s *Embedded) Object(ctx context.Context, k ObjectKey) (Object, error) {
 	if checkObjectKey(k) != nil {
 		return o, ErrNotFound
 	}
-	_, err := s.getRecord(objectKey(k), &o)
-	return o, err
+	key := objectKey(k)
+	co, gen, ok := s.cache.object(key)
+	if ok {
+		return co, nil
+	}
+	if _, err := s.getRecord(key, &o); err != nil {
+		return o, err
+	}
+	s.cache.fillObject(key, o, gen)
+	return o, nil
 }
 
 func checkObjectKey(k ObjectKey) error {
@@ -334,6 +348,8 @@ func (s *Embedded) Put(ctx context.Context, k ObjectKey, value []byte, ifVersion
 	if err != nil {
 		return 0, err
 	}
+	s.cache.dropObjects(key)
+	defer s.cache.dropObjects(key)
 	if err := s.write(ctx, kv.Check(key, old), kv.Put(key, b)); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return 0, fmt.Errorf("%w: %s %q changed concurrently", ErrConflict, k.Kind, k.ID)
@@ -357,6 +373,8 @@ func (s *Embedded) Delete(ctx context.Context, k ObjectKey, ifVersion uint64) er
 	if cur.Version != ifVersion {
 		return fmt.Errorf("%w: %s %q: version %d, expected %d", ErrConflict, k.Kind, k.ID, cur.Version, ifVersion)
 	}
+	s.cache.dropObjects(key)
+	defer s.cache.dropObjects(key)
 	if err := s.write(ctx, kv.Check(key, old), kv.Delete(key)); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return fmt.Errorf("%w: %s %q changed concurrently", ErrConflict, k.Kind, k.ID)

@@ -410,7 +410,13 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 		q.mu.Unlock()
 	}
 	var it Item
-	raw, err := s.getRecord(itemKey(id), &it)
+	var raw []byte
+	var err error
+	if ci, ok := s.cache.takeItem(id); ok {
+		raw, it = ci.raw, ci.item
+	} else {
+		raw, err = s.getRecord(itemKey(id), &it)
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && (it.Dead || dueNanos(it.Due) != dueNanos(due) || it.Consumer != consumer)) {
 		drop() // stale
 		return nil, heldBy{}, nil
@@ -571,12 +577,17 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		if err := checkJSON("step data", st.Data, false); err != nil {
 			return nil, err
 		}
-		b, err := encode(st)
+		// The data, valid JSON (checked above), is copied as is rather than compacted again.
+		b, err := encodeWith(struct {
+			Run string `json:"run"`
+			Key string `json:"key"`
+		}{st.Run, st.Key}, "data", st.Data)
 		if err != nil {
 			return nil, err
 		}
 		ops = append(ops, kv.Put(stepKey(consumer, st.Run, st.Key), b))
 	}
+	var next []cachedItem
 	for _, n := range c.Next {
 		if n.Consumer == "" {
 			n.Consumer = consumer
@@ -602,12 +613,15 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		if err != nil {
 			return nil, err
 		}
+		ni.Due = wireTime(due)
+		next = append(next, cachedItem{raw: b, item: ni})
 		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
 		wakes = append(wakes, wake{consumer, due})
 	}
 	if len(c.Forget) > MaxCommitForget {
 		return nil, fmt.Errorf("%w: commit forgets %d objects, limit %d", ErrInvalid, len(c.Forget), MaxCommitForget)
 	}
+	var forget [][]byte
 	for _, k := range c.Forget {
 		if err := checkObjectKey(k); err != nil {
 			return nil, err
@@ -615,7 +629,8 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		if k.Consumer != consumer {
 			return nil, fmt.Errorf("%w: forgetting an object of consumer %q from an item of %q", ErrInvalid, k.Consumer, consumer)
 		}
-		ops = append(ops, kv.Delete(objectKey(k)))
+		forget = append(forget, objectKey(k))
+		ops = append(ops, kv.Delete(forget[len(forget)-1]))
 	}
 	acts, err := s.activityOps(c.Activity, consumer, now)
 	if err != nil {
@@ -654,7 +669,13 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		}
 		ops = append(ops, rops...)
 	}
+	if len(forget) > 0 {
+		s.cache.dropObjects(forget...)
+		defer s.cache.dropObjects(forget...)
+	}
+	tookItems, _ := s.cache.putRecent(next, nil)
 	if err := s.write(ctx, ops...); err != nil {
+		s.cache.dropRecent(tookItems, nil)
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w: item %s or its run changed under the lease", ErrLeaseLost, it.ID)
 		}
