@@ -62,6 +62,10 @@ type e2eReport struct {
 		PeakAnonMiB    float64 `json:"peakAnonMiB"`
 		PeakFileMiB    float64 `json:"peakFileMiB"`
 		FirstWebhookMs float64 `json:"firstWebhookMsWarmCache"`
+		// CPUPerWebhookUs is the server's CPU time (user and system, from /proc/PID/stat) from
+		// the start of the load to the end of the last run, per accepted webhook: what one
+		// event costs, accept and run together. Less noisy than rates on a shared machine.
+		CPUPerWebhookUs float64 `json:"cpuPerWebhookUs"`
 	} `json:"splice"`
 	RunsRatio float64 `json:"runsRatioToNative"`
 }
@@ -141,6 +145,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	}
 	fmt.Fprintf(log, "e2e: splice, %d connections for %s at %s\n", cfg.Connections, cfg.Duration, hook)
 	start := time.Now()
+	cpu0 := cpuSeconds(srv.cmd.Process.Pid)
 	mem := sampleMemory(srv.cmd.Process.Pid, 100*time.Millisecond)
 	defer mem.stop()
 	sr, err := fire(ctx, fireConfig{URL: hook, Connections: cfg.Connections, Duration: cfg.Duration})
@@ -172,6 +177,9 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	}
 	if el := ended.Sub(start).Seconds(); el > 0 {
 		s.RunsPerSecond = float64(s.RunsSucceeded) / el
+	}
+	if cpu := cpuSeconds(srv.cmd.Process.Pid) - cpu0; cpu0 >= 0 && cpu > 0 && s.Accepted > 0 {
+		s.CPUPerWebhookUs = cpu / float64(s.Accepted) * 1e6
 	}
 	s.UpstreamReceived = sk.Received() - before
 	s.Lost = s.Accepted - s.UpstreamReceived
@@ -353,6 +361,34 @@ func (p *spliceProc) runs(ctx context.Context) (ok, bad int64, err error) {
 	return ok, bad, nil
 }
 
+// cpuSeconds is the CPU time (user and system) a process has used, from /proc/PID/stat; -1
+// when unknown.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: fields count after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux platform Go
+// supports.
+const clockTicks = 100
+
 // peakRSS is the process's peak resident set in MiB (VmHWM), 0 when unknown.
 func peakRSS(pid int) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -482,6 +518,7 @@ func (r *e2eReport) writeText(w io.Writer) {
 		s.RunsPerSecond, s.RunsSucceeded, s.RunsFailed, r.RunsRatio)
 	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d\n", s.UpstreamReceived, s.Lost)
 	fmt.Fprintf(w, "  peak RSS         %9.1f MiB      largest sample: %.1f MiB anonymous, %.1f MiB file-backed\n", s.PeakRSSMiB, s.PeakAnonMiB, s.PeakFileMiB)
+	fmt.Fprintf(w, "  server CPU       %9.0f µs per webhook, accept and run\n", s.CPUPerWebhookUs)
 	fmt.Fprintf(w, "  first webhook    %9.1f ms after start (warm compilation cache)\n", s.FirstWebhookMs)
 }
 

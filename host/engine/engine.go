@@ -357,6 +357,29 @@ type StepRecord struct {
 	forget []ledger.ObjectKey
 }
 
+// encode is the record as JSON. Input and output, valid JSON already (the mapping made the one,
+// the call compacted the other), are copied in as they are, after the other members: through
+// encoding/json they would be validated and compacted again.
+func (r *StepRecord) encode() json.RawMessage {
+	c := *r
+	c.Input, c.Output = nil, nil
+	b := mustJSON(&c)
+	for _, m := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"input", r.Input}, {"output", r.Output}} {
+		if len(m.raw) == 0 {
+			continue
+		}
+		b = append(b[:len(b)-1], `,"`...)
+		b = append(b, m.name...)
+		b = append(b, `":`...)
+		b = append(b, m.raw...)
+		b = append(b, '}')
+	}
+	return b
+}
+
 // IdempotencyKey is the key an action call gets: stable across retries of one step of one run
 // (and one forEach index: index holds the item's index in each enclosing forEach, outermost
 // first), different for any other. A step outside any forEach has index 0.
@@ -478,21 +501,32 @@ func (e *Engine) Replay(ctx context.Context, consumer, runID string) error {
 }
 
 // called returns a connector.called activity entry for each step record that called a connector.
-func called(consumer, runID string, steps []ledger.Step) []ledger.Activity {
+func called(consumer, runID string, recs []*StepRecord) []ledger.Activity {
 	var out []ledger.Activity
-	for _, st := range steps {
-		var rec StepRecord
-		if json.Unmarshal(st.Data, &rec) != nil || rec.App == "" {
+	for _, rec := range recs {
+		if rec.App == "" {
 			continue
 		}
-		d := map[string]any{"run": runID, "step": rec.ID, "app": rec.App, "key": rec.Key, "status": rec.Status,
-			"attempt": rec.Attempts, "durationMs": rec.DurationMS}
+		d := calledData{Run: runID, Step: rec.ID, App: rec.App, Key: rec.Key, Status: rec.Status,
+			Attempt: rec.Attempts, DurationMS: rec.DurationMS}
 		if rec.Error != nil {
-			d["error"] = rec.Error.Kind
+			d.Error = rec.Error.Kind
 		}
 		out = append(out, ledger.Activity{Consumer: consumer, Kind: "connector.called", Data: mustJSON(d)})
 	}
 	return out
+}
+
+// calledData is a connector.called activity entry's data.
+type calledData struct {
+	Run        string  `json:"run"`
+	Step       string  `json:"step"`
+	App        string  `json:"app"`
+	Key        string  `json:"key"`
+	Status     string  `json:"status"`
+	Attempt    int     `json:"attempt"`
+	DurationMS float64 `json:"durationMs"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // RunDocument is a run with its step records, as schemas/run.schema.json specifies.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +62,7 @@ type chain struct {
 }
 
 func (ch *chain) add(key string, rec *StepRecord, kind automation.Kind) {
-	ch.steps = append(ch.steps, ledger.Step{Run: ch.run.ID, Key: key, Data: mustJSON(rec)})
+	ch.steps = append(ch.steps, ledger.Step{Run: ch.run.ID, Key: key, Data: rec.encode()})
 	ch.recs = append(ch.recs, rec)
 	ch.kinds = append(ch.kinds, kind)
 }
@@ -68,7 +70,7 @@ func (ch *chain) add(key string, rec *StepRecord, kind automation.Kind) {
 // commit is the chain's commit so far: its step records, the progress objects to forget, the
 // run's record when this commit creates it, and their activity.
 func (ch *chain) commit() ledger.Commit {
-	c := ledger.Commit{Steps: ch.steps, Forget: ch.forget, Activity: called(ch.l.Item.Consumer, ch.run.ID, ch.steps)}
+	c := ledger.Commit{Steps: ch.steps, Forget: ch.forget, Activity: called(ch.l.Item.Consumer, ch.run.ID, ch.recs)}
 	if ch.newRun {
 		c.Run = ch.run
 	}
@@ -252,9 +254,6 @@ func (e *Engine) finishWith(ctx context.Context, l ledger.Lease, run *ledger.Run
 	}
 	run.Status, run.UpdatedAt, run.Data = status, time.Time{}, mustJSON(rd)
 	c.Disposition, c.Run = disp, run
-	if c.Activity == nil {
-		c.Activity = called(l.Item.Consumer, run.ID, c.Steps)
-	}
 	c.Activity = append(c.Activity, runActivity(l.Item.Consumer, activity, run))
 	if p := rd.Parent; p != nil {
 		// A called run's end resumes its caller's call step, in the same commit.
@@ -296,10 +295,66 @@ type scopeDoc struct {
 
 // add makes a step's output readable as steps.<id>.output.
 func (s *scopeDoc) add(id string, output json.RawMessage) {
-	s.Steps[id] = mustJSON(map[string]json.RawMessage{"output": orNull(output)})
+	out := compactJSON(orNull(output))
+	b := make([]byte, 0, len(out)+12)
+	b = append(b, `{"output":`...)
+	b = append(b, out...)
+	s.Steps[id] = append(b, '}')
 }
 
-func (s *scopeDoc) bytes() ([]byte, error) { return json.Marshal(s) }
+// bytes is the scope as one JSON document. It is written by hand, not by encoding/json, which
+// would validate and compact the trigger and every output again for each step: newScope and add
+// compacted them once.
+func (s *scopeDoc) bytes() ([]byte, error) {
+	n := len(s.Trigger) + 256
+	for _, v := range s.Steps {
+		n += len(v) + 32
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"trigger":`...)
+	b = append(b, s.Trigger...)
+	b = append(b, `,"steps":{`...)
+	for i, id := range slices.Sorted(maps.Keys(s.Steps)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, id)
+		b = append(b, ':')
+		b = append(b, s.Steps[id]...)
+	}
+	b = append(b, '}')
+	for _, m := range []struct {
+		name string
+		v    map[string]string
+	}{{"automation", s.Automation}, {"run", s.Run}, {"consumer", s.Consumer}} {
+		b = append(b, ',')
+		b = appendString(b, m.name)
+		b = append(b, ':')
+		mb, err := json.Marshal(m.v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, mb...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
+}
+
+// compactJSON returns b compacted, or b itself when it is not valid JSON (the caller's
+// validation reports that).
+func compactJSON(b json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
+}
 
 // newScope returns the scope of a run with no step run yet.
 func (e *Engine) newScope(ctx context.Context, it ledger.Item, run *ledger.Run, prog *automation.Program) (*scopeDoc, error) {
@@ -314,7 +369,7 @@ func (e *Engine) newScope(ctx context.Context, it ledger.Item, run *ledger.Run, 
 		trigger = ev.Payload
 	}
 	return &scopeDoc{
-		Trigger:    orNull(trigger),
+		Trigger:    compactJSON(orNull(trigger)),
 		Steps:      map[string]json.RawMessage{},
 		Automation: map[string]string{"id": run.Automation, "name": prog.Automation.Name},
 		Run:        map[string]string{"id": run.ID, "event": run.Event},
@@ -422,9 +477,9 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 	var doc []byte
 	sessOpts := broker.SessionOptions{Consumer: it.Consumer, Manifest: m, Credential: s.CredentialKey}
 	if export == abi.ExportAction {
-		doc = mustJSON(map[string]any{"key": key, "params": json.RawMessage(input), "idempotencyKey": IdempotencyKey(it.Run, s.ID, index...)})
+		doc = callDoc("idempotencyKey", IdempotencyKey(it.Run, s.ID, index...), "key", key, "params", input)
 	} else {
-		doc = mustJSON(map[string]any{"key": key, "input": json.RawMessage(input)})
+		doc = callDoc("", "", "key", key, "input", input)
 		sessOpts.Manifest = &abi.Manifest{AppKey: m.AppKey} // transforms are pure: no host allowed
 	}
 	sess := e.o.Broker.Session(sessOpts)
@@ -445,11 +500,32 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 	if err := json.Unmarshal(res.Output, &env); err != nil || len(env.Output) == 0 {
 		return permanent("invalid_output", "the %s export's output has no \"output\" member", export)
 	}
-	rec.Output = env.Output
-	if err := e.validate(outSchema, env.Output); err != nil {
+	rec.Output = compactJSON(env.Output)
+	if err := e.validate(outSchema, rec.Output); err != nil {
 		return permanent("invalid_output", "%v", err)
 	}
 	return nil
+}
+
+// callDoc is the input document of an action or transform call, {k0: v0, k1: v1, k2: raw} in
+// key order (k0 may be empty: left out), with raw (the mapped input, valid JSON) copied as is.
+func callDoc(k0, v0, k1, v1, k2 string, raw json.RawMessage) []byte {
+	b := make([]byte, 0, len(raw)+len(v0)+len(v1)+64)
+	b = append(b, '{')
+	if k0 != "" {
+		b = appendString(b, k0)
+		b = append(b, ':')
+		b = appendString(b, v0)
+		b = append(b, ',')
+	}
+	b = appendString(b, k1)
+	b = append(b, ':')
+	b = appendString(b, v1)
+	b = append(b, ',')
+	b = appendString(b, k2)
+	b = append(b, ':')
+	b = append(b, orNull(raw)...)
+	return append(b, '}')
 }
 
 // classify decides whether a failed call may be retried: timeouts may; a guest error may when
@@ -538,8 +614,11 @@ func pointerOrRoot(p string) string {
 // redactInput masks the values the input schema marks "secret": true, at any depth of
 // properties and array items.
 func redactInput(schema, input json.RawMessage) json.RawMessage {
+	if !bytes.Contains(schema, []byte(`"secret"`)) {
+		return input
+	}
 	var sch map[string]any
-	if json.Unmarshal(schema, &sch) != nil || !strings.Contains(string(schema), `"secret"`) {
+	if json.Unmarshal(schema, &sch) != nil {
 		return input
 	}
 	dec := json.NewDecoder(bytes.NewReader(input))
