@@ -109,6 +109,7 @@ type Engine struct {
 	inFlight map[string]int           // consumer → items being worked
 	buckets  map[string]*rate.Limiter // consumer → its rate quota
 	grace    chan struct{}            // closed when the shutdown grace period has passed
+	freed    chan struct{}            // receives when an item ends, so a slot of a consumer's quota may be free
 
 	watch watchers // the watches of events' runs (Watch), under their own lock
 }
@@ -148,7 +149,7 @@ func New(o Options) (*Engine, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{o: o, inFlight: map[string]int{}, buckets: map[string]*rate.Limiter{}}, nil
+	return &Engine{o: o, inFlight: map[string]int{}, buckets: map[string]*rate.Limiter{}, freed: make(chan struct{}, 1)}, nil
 }
 
 // Run works the queue with the configured workers until ctx ends. Then it stops leasing and
@@ -214,7 +215,7 @@ func (e *Engine) callContext(ctx context.Context) (context.Context, context.Canc
 
 func (e *Engine) worker(ctx context.Context) {
 	for ctx.Err() == nil {
-		ls, err := e.o.Store.Lease(ctx, 1, e.o.LeaseTTL)
+		ls, err := e.o.Store.Lease(ctx, 1, e.o.LeaseTTL, e.atQuota)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.o.Logger.Error("engine: lease", "err", err)
@@ -229,6 +230,7 @@ func (e *Engine) worker(ctx context.Context) {
 			}
 			select {
 			case <-e.o.Store.Ready():
+			case <-e.freed:
 			case <-time.After(wait):
 			case <-ctx.Done():
 			}
@@ -236,8 +238,9 @@ func (e *Engine) worker(ctx context.Context) {
 		}
 		l := ls[0]
 		if !e.take(l.Item.Consumer) {
-			// The consumer has its quota of items in flight: give this one back for later, and
-			// let the store's round-robin offer another consumer's item first.
+			// The consumer's rate quota is spent, or another worker took its last slot since
+			// Lease asked atQuota: give this item back for later, and let the store's
+			// round-robin offer another consumer's item first.
 			if err := e.o.Store.Release(context.WithoutCancel(ctx), l); err != nil {
 				e.o.Logger.Error("engine: release", "item", l.Item.ID, "err", err)
 			}
@@ -274,11 +277,23 @@ func (e *Engine) take(consumer string) bool {
 	return true
 }
 
-func (e *Engine) done(consumer string) {
+// atQuota reports whether consumer has its quota of items in flight: Lease leaves its items
+// alone, rather than have a worker take one only to give it back.
+func (e *Engine) atQuota(consumer string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.inFlight[consumer] >= e.o.MaxPerConsumer
+}
+
+func (e *Engine) done(consumer string) {
+	e.mu.Lock()
 	if e.inFlight[consumer]--; e.inFlight[consumer] <= 0 {
 		delete(e.inFlight, consumer)
+	}
+	e.mu.Unlock()
+	select {
+	case e.freed <- struct{}{}: // wake one idle worker: the consumer may have items it skipped
+	default:
 	}
 }
 

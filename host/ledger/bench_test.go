@@ -157,7 +157,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 					defer func() { lat.add(mine) }()
 					ctx := context.Background()
 					for done.Load() < int64(b.N) {
-						ls, err := s.Lease(ctx, 8, time.Minute)
+						ls, err := s.Lease(ctx, 8, time.Minute, nil)
 						if err != nil {
 							b.Error(err)
 							return
@@ -226,7 +226,7 @@ func BenchmarkRestart(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				ls, err := s.Lease(ctx, 1, time.Minute)
+				ls, err := s.Lease(ctx, 1, time.Minute, nil)
 				if err != nil || len(ls) != 1 {
 					b.Fatalf("lease after restart: %d, %v", len(ls), err)
 				}

@@ -61,11 +61,11 @@ func TestCachedRecordsMatchDisk(t *testing.T) {
 			t.Errorf("event %s from the cache differs from disk (-disk +cache):\n%s", a.ID, d)
 		}
 	}
-	warmLeases, err := warm.Lease(ctx, 2, time.Minute)
+	warmLeases, err := warm.Lease(ctx, 2, time.Minute, nil)
 	if err != nil || len(warmLeases) != 2 {
 		t.Fatalf("lease: %v, %d leases", err, len(warmLeases))
 	}
-	coldLeases, err := cold.Lease(ctx, 2, time.Minute)
+	coldLeases, err := cold.Lease(ctx, 2, time.Minute, nil)
 	if err != nil || len(coldLeases) != 2 {
 		t.Fatalf("cold lease: %v, %d leases", err, len(coldLeases))
 	}
@@ -80,11 +80,11 @@ func TestCachedRecordsMatchDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	cold2 := openLedger(t, db)
-	w, err := warm.Lease(ctx, 1, time.Minute)
+	w, err := warm.Lease(ctx, 1, time.Minute, nil)
 	if err != nil || len(w) != 1 {
 		t.Fatalf("lease of the next item: %v, %d leases", err, len(w))
 	}
-	c, err := cold2.Lease(ctx, 2, time.Minute)
+	c, err := cold2.Lease(ctx, 2, time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestObjectCacheSeesEveryWrite(t *testing.T) {
 	if _, err := s.Accept(ctx, []ledger.NewEvent{{Consumer: "c", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ls, err := s.Lease(ctx, 1, time.Minute)
+	ls, err := s.Lease(ctx, 1, time.Minute, nil)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("lease: %v, %d", err, len(ls))
 	}

@@ -73,7 +73,7 @@ func TestCrash(t *testing.T) {
 	// The children's leases died with them: everything is leasable now.
 	worked := 0
 	for {
-		ls, err := s.Lease(ctx, 64, time.Minute)
+		ls, err := s.Lease(ctx, 64, time.Minute, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestCrashChild(t *testing.T) {
 		})
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				ls, err := s.Lease(ctx, 4, 2*time.Second)
+				ls, err := s.Lease(ctx, 4, 2*time.Second, nil)
 				if err != nil {
 					t.Error(err)
 					return

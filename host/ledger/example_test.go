@@ -32,7 +32,7 @@ func ExampleOpen() {
 	fmt.Println("duplicate:", again[0].Duplicate, again[0].ID == first[0].ID)
 
 	// A worker leases the event's item and settles it with the run's record in one commit.
-	ls, _ := s.Lease(ctx, 10, time.Minute)
+	ls, _ := s.Lease(ctx, 10, time.Minute, nil)
 	l := ls[0]
 	runID := ledger.NewID(time.Now())
 	err = s.Ack(ctx, l, ledger.Commit{

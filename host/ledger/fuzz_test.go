@@ -31,7 +31,7 @@ func FuzzNamesAndCursors(f *testing.F) {
 		}
 	}
 	s.Accept(ctx, []ledger.NewEvent{{Consumer: "alice", Automation: "a", Payload: []byte(`{}`)}})
-	ls, _ := s.Lease(ctx, 1, time.Minute)
+	ls, _ := s.Lease(ctx, 1, time.Minute, nil)
 	s.Ack(ctx, ls[0], ledger.Commit{Run: &ledger.Run{ID: ledger.NewID(time.Now()), Automation: "a", Event: ls[0].Item.Event, Status: ledger.Succeeded}})
 	_, aliceCursor, _ := s.Objects(ctx, "automation", "alice", ledger.Page{Limit: 1})
 

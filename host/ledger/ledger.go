@@ -62,8 +62,10 @@ type Store interface {
 	// Lease takes up to n items that are due and not leased, for ttl, round-robin across the
 	// consumers that have such items, so that no consumer's backlog delays another's items by more
 	// than one item per consumer. It returns at once (possibly nothing); [Store.Ready] tells when
-	// to try again.
-	Lease(ctx context.Context, n int, ttl time.Duration) ([]Lease, error)
+	// to try again. skip, when not nil, leaves out the consumers it reports true for (the
+	// engine's consumers at their quota), so that their items are not taken only to be given
+	// back; it is called without the store's locks held.
+	Lease(ctx context.Context, n int, ttl time.Duration, skip func(consumer string) bool) ([]Lease, error)
 	// Extend renews a held lease for ttl from now.
 	Extend(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Release gives a held lease back without settling the item: it is leasable again at once,

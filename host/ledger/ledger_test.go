@@ -56,7 +56,7 @@ func TestAckWriteFailureKeepsTheLease(t *testing.T) {
 	if _, err := s.Accept(ctx, []ledger.NewEvent{{Consumer: "c", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ls, err := s.Lease(ctx, 1, time.Minute)
+	ls, err := s.Lease(ctx, 1, time.Minute, nil)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("Lease: %d, %v", len(ls), err)
 	}
@@ -73,7 +73,7 @@ func TestAckWriteFailureKeepsTheLease(t *testing.T) {
 	if _, err := s.Run(ctx, "c", runID); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("the failed Ack stored its run: %v", err)
 	}
-	if more, _ := s.Lease(ctx, 1, time.Minute); len(more) != 0 {
+	if more, _ := s.Lease(ctx, 1, time.Minute, nil); len(more) != 0 {
 		t.Fatal("the item was leased to another worker after its holder's Ack failed")
 	}
 	if err := s.Ack(ctx, ls[0], ledger.Commit{}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -149,7 +150,7 @@ func (s *Embedded) NextDue() time.Time {
 // Lease implements [Store.Lease]. Each pass over the ring gives every consumer that has leasable
 // items an equal share of what is left to lease, so one consumer's backlog never takes the
 // places of another's items.
-func (s *Embedded) Lease(ctx context.Context, n int, ttl time.Duration) ([]Lease, error) {
+func (s *Embedded) Lease(ctx context.Context, n int, ttl time.Duration, skip func(consumer string) bool) ([]Lease, error) {
 	if n < 1 || ttl <= 0 {
 		return nil, fmt.Errorf("%w: lease %d items for %s", ErrInvalid, n, ttl)
 	}
@@ -167,6 +168,9 @@ func (s *Embedded) Lease(ctx context.Context, n int, ttl time.Duration) ([]Lease
 		}
 	}
 	q.mu.Unlock()
+	if skip != nil {
+		active = slices.DeleteFunc(active, skip)
+	}
 
 	var out []Lease
 	last := ""

@@ -65,6 +65,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Advance", testAdvance},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
+		{"LeaseSkip", testLeaseSkip},
 		{"RunIndexes", testRunIndexes},
 		{"RunIsolation", testRunIsolation},
 		{"Objects", testObjects},
@@ -126,7 +127,7 @@ func (h *harness) accept(evs ...ledger.NewEvent) []ledger.Accepted {
 
 func (h *harness) lease(n int, ttl time.Duration) []ledger.Lease {
 	h.t.Helper()
-	ls, err := h.s.Lease(ctx, n, ttl)
+	ls, err := h.s.Lease(ctx, n, ttl, nil)
 	if err != nil {
 		h.t.Fatalf("Lease: %v", err)
 	}
@@ -604,6 +605,44 @@ func testFairness(t *testing.T, h *harness) {
 	}
 }
 
+// testLeaseSkip: a consumer that skip names gets nothing leased, however many items it has
+// waiting, and its items are all there once it is no longer skipped.
+func testLeaseSkip(t *testing.T, h *harness) {
+	ctx := context.Background()
+	for i := range 5 {
+		h.accept(ev("busy", "a", "", i), ev("idle", "b", "", i))
+	}
+	var asked []string
+	skip := func(c string) bool { asked = append(asked, c); return c == "busy" }
+	ls, err := h.s.Lease(ctx, 10, time.Minute, skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 5 {
+		t.Errorf("leased %d items skipping busy, want idle's 5", len(ls))
+	}
+	for _, l := range ls {
+		if l.Item.Consumer != "idle" {
+			t.Errorf("leased an item of %q, which skip named", l.Item.Consumer)
+		}
+	}
+	if !slices.Contains(asked, "busy") {
+		t.Errorf("skip was asked about %q, not about busy", asked)
+	}
+	if more, err := h.s.Lease(ctx, 10, time.Minute, skip); err != nil || len(more) != 0 {
+		t.Errorf("second lease skipping busy: %d items, %v; want none", len(more), err)
+	}
+	rest := h.lease(10, time.Minute)
+	if len(rest) != 5 {
+		t.Fatalf("leased %d items without skip, want busy's 5", len(rest))
+	}
+	for _, l := range rest {
+		if l.Item.Consumer != "busy" {
+			t.Errorf("leased an item of %q, want busy", l.Item.Consumer)
+		}
+	}
+}
+
 // runVia stores r through the Ack of a fresh item of r's consumer.
 func (h *harness) runVia(r ledger.Run) {
 	h.t.Helper()
@@ -974,7 +1013,7 @@ func testHammer(t *testing.T, h *harness) {
 	for range workers {
 		wg.Go(func() {
 			for nAcked.Load() < int64(total) && time.Now().Before(deadline) {
-				ls, err := h.s.Lease(ctx, 4, time.Hour)
+				ls, err := h.s.Lease(ctx, 4, time.Hour, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -1015,7 +1054,7 @@ func testClosed(t *testing.T, h *harness) {
 	if _, err := h.s.Accept(ctx, []ledger.NewEvent{ev("c", "a", "", 1)}); !errors.Is(err, ledger.ErrClosed) {
 		t.Errorf("Accept after Close: %v", err)
 	}
-	if _, err := h.s.Lease(ctx, 1, time.Minute); !errors.Is(err, ledger.ErrClosed) {
+	if _, err := h.s.Lease(ctx, 1, time.Minute, nil); !errors.Is(err, ledger.ErrClosed) {
 		t.Errorf("Lease after Close: %v", err)
 	}
 	if _, err := h.s.Object(ctx, ledger.ObjectKey{Kind: "k", ID: "x"}); !errors.Is(err, ledger.ErrClosed) {
