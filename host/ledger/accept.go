@@ -61,6 +61,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 	type enq struct {
 		consumer string
 		due      time.Time
+		id       string
 	}
 	var enqueued []enq
 	var cItems []cachedItem
@@ -113,7 +114,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 			seen[string(dkey)] = id
 		}
 		out[i] = Accepted{ID: id}
-		enqueued = append(enqueued, enq{e.Consumer, now})
+		enqueued = append(enqueued, enq{e.Consumer, now, item.ID})
 	}
 	tookItems, tookEvents := s.cache.putRecent(cItems, cEvents)
 	if err := s.write(ctx, ops...); err != nil {
@@ -124,7 +125,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		return nil, fmt.Errorf("ledger: accept %d events: %w", len(events), err)
 	}
 	for _, e := range enqueued {
-		s.q.activate(e.consumer, e.due)
+		s.q.activate(e.consumer, e.due, e.id)
 	}
 	return out, nil
 }

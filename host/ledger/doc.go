@@ -79,6 +79,19 @@
 // A W1 run (a webhook, a transform, an action) then reads its item, its event, its automation
 // and its credential without a Badger lookup.
 //
+// # Why most leases scan nothing
+//
+// A scan of a consumer's ready keys costs a Badger iterator over every table that may hold them,
+// and settled items leave deletion markers there until compaction: under load it was the largest
+// cost of a lease. Most consumers' queues, though, hold only items this process enqueued. Such a
+// consumer is exact: its waiting items' ready keys are kept in memory too (hot.go), in key order,
+// and take walks them instead of scanning. A consumer becomes exact when an item is enqueued for
+// it while the queue knows of none waiting (a scan found none, or its hot set emptied); every
+// write of a ready key (Accept, an Ack's next items and retries, Requeue) adds the key after the
+// write, and the Ack that deletes one removes it, in the same critical section that ends its
+// lease. Consumers found waiting at Open are not exact until their queue has emptied, nor is one
+// whose keys would pass maxHotKeys (100,000 in all, about 10 MB): those scan as described below.
+//
 // # Why leasing is fair
 //
 // Waiting items are keyed by consumer first and due time second. Lease walks the consumers that

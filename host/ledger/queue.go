@@ -25,6 +25,8 @@ type queue struct {
 	leases    map[string]*held
 	tokens    uint64
 	ready     chan struct{}
+	hotKeys   int // the keys of the exact consumers' hot sets
+	hotLimit  int // maxHotKeys, lowered by tests
 }
 
 // waiting is what the queue knows of one consumer's waiting items.
@@ -41,6 +43,10 @@ type waiting struct {
 	cursor []byte
 	expiry time.Time
 	resets uint64 // bumped when cursor is dropped because a key may have appeared behind it
+	// exact reports that hot holds every waiting item of the consumer, so that take walks it
+	// instead of scanning the disk: see "Why most leases scan nothing" in doc.go.
+	exact bool
+	hot   *hotSet
 }
 
 // reset drops w's cursor: a key may be waiting behind it.
@@ -63,6 +69,7 @@ func (q *queue) init() {
 	q.consumers = map[string]*waiting{}
 	q.leases = map[string]*held{}
 	q.ready = make(chan struct{}, 1)
+	q.hotLimit = maxHotKeys
 }
 
 // load finds the consumers that have waiting items with one seek per consumer, not a scan of
@@ -103,15 +110,19 @@ func (q *queue) signal() {
 	}
 }
 
-// activate notes that consumer has an item due at due.
-func (q *queue) activate(consumer string, due time.Time) {
+// activate notes that consumer has an item, id, due at due: just written.
+func (q *queue) activate(consumer string, due time.Time, id string) {
 	q.mu.Lock()
 	w := q.consumers[consumer]
 	if w == nil {
+		// Nothing of the consumer was waiting (a scan found none, or its hot set emptied, and
+		// nothing was enqueued since): this item is all there is, and the set can be exact.
 		w = &waiting{}
+		q.makeExact(w)
 		q.consumers[consumer] = w
 		q.ring = append(q.ring, consumer)
 	}
+	q.addHot(w, consumer, due, id)
 	w.gen++
 	if !w.wait.IsZero() && due.Before(w.wait) {
 		w.wait = due
@@ -234,6 +245,10 @@ func (s *Embedded) take(ctx context.Context, consumer string, now time.Time, ttl
 	if w == nil {
 		q.mu.Unlock()
 		return nil, false, nil
+	}
+	if w.exact {
+		q.mu.Unlock()
+		return s.takeHot(ctx, w, consumer, now, ttl, want)
 	}
 	cursor := w.cursor
 	if cursor != nil && !w.expiry.IsZero() && !now.Before(w.expiry) {
@@ -365,16 +380,7 @@ scan:
 	}
 	switch {
 	case !sawAny && len(out) == 0:
-		delete(q.consumers, consumer)
-		for i, c := range q.ring {
-			if c == consumer {
-				q.ring = append(q.ring[:i], q.ring[i+1:]...)
-				if q.pos > i {
-					q.pos--
-				}
-				break
-			}
-		}
+		q.forget(consumer)
 	case !unknown && len(out) == 0:
 		w.wait = wait
 	}
@@ -502,6 +508,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 		if q.leases[id] == h {
 			delete(q.leases, id)
 		}
+		q.settleHot(h.item.Consumer, h.ready)
 		// The consumer may have been set to wait for this lease to expire: scan it again.
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}
@@ -512,7 +519,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 		return err
 	}
 	for _, w := range wakes {
-		q.activate(w.consumer, w.due)
+		q.activate(w.consumer, w.due, w.id)
 	}
 	return nil
 }
@@ -520,6 +527,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 type wake struct {
 	consumer string
 	due      time.Time
+	id       string
 }
 
 func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
@@ -558,7 +566,7 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 				it.Due = now
 			}
 			ops = append(ops, kv.Put(readyKey(consumer, it.Due, it.ID), nil))
-			wakes = append(wakes, wake{consumer, it.Due})
+			wakes = append(wakes, wake{consumer, it.Due, it.ID})
 		} else {
 			it.Dead = true
 			ops = append(ops, kv.Put(deadKey(consumer, it.ID), nil))
@@ -620,7 +628,7 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		ni.Due = wireTime(due)
 		next = append(next, cachedItem{raw: b, item: ni})
 		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
-		wakes = append(wakes, wake{consumer, due})
+		wakes = append(wakes, wake{consumer, due, ni.ID})
 	}
 	if len(c.Forget) > MaxCommitForget {
 		return nil, fmt.Errorf("%w: commit forgets %d objects, limit %d", ErrInvalid, len(c.Forget), MaxCommitForget)
@@ -739,7 +747,7 @@ func (s *Embedded) Requeue(ctx context.Context, consumer, itemID string) error {
 		}
 		return fmt.Errorf("ledger: requeue item %s: %w", itemID, err)
 	}
-	s.q.activate(consumer, now)
+	s.q.activate(consumer, now, itemID)
 	return nil
 }
 

@@ -1,0 +1,255 @@
+package ledger
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxHotKeys bounds the ready keys the queue keeps in memory, across consumers (about 100 bytes
+// each). A consumer whose keys would pass it goes back to scanning the disk.
+const maxHotKeys = 100_000
+
+// hotKey is one waiting item of an exact consumer: its due time and id, and its ready key.
+type hotKey struct {
+	due  uint64 // unix ns, as in the ready key
+	id   string
+	rk   []byte
+	gone bool // settled: left in place until the head passes it or the slice is compacted
+}
+
+// hotSet is an exact consumer's waiting items in ready-key order (due, then id): what a scan of
+// its ready keys would find, without the scan. Settled items are marked gone and dropped when
+// the head passes them (most settle in order) or when half the slice is gone.
+type hotSet struct {
+	keys []hotKey
+	head int // keys[:head] are gone
+	live int
+}
+
+func hotLess(a hotKey, due uint64, id string) int {
+	switch {
+	case a.due < due:
+		return -1
+	case a.due > due:
+		return 1
+	}
+	return strings.Compare(a.id, id)
+}
+
+func (h *hotSet) find(due uint64, id string) (int, bool) {
+	return slices.BinarySearchFunc(h.keys[h.head:], struct{}{}, func(a hotKey, _ struct{}) int { return hotLess(a, due, id) })
+}
+
+// add inserts a key; it reports false when the key is there already.
+func (h *hotSet) add(due uint64, id string, rk []byte) bool {
+	i, found := h.find(due, id)
+	i += h.head
+	if found {
+		if !h.keys[i].gone {
+			return false
+		}
+		h.keys[i].gone, h.keys[i].rk = false, rk
+		h.live++
+		return true
+	}
+	h.keys = slices.Insert(h.keys, i, hotKey{due: due, id: id, rk: rk})
+	h.live++
+	return true
+}
+
+// remove marks a key gone; it reports whether it was there.
+func (h *hotSet) remove(due uint64, id string) bool {
+	i, found := h.find(due, id)
+	i += h.head
+	if !found || h.keys[i].gone {
+		return false
+	}
+	h.keys[i].gone = true
+	h.keys[i].rk = nil
+	h.live--
+	for h.head < len(h.keys) && h.keys[h.head].gone {
+		h.keys[h.head] = hotKey{}
+		h.head++
+	}
+	if gone := len(h.keys) - h.head - h.live; gone > 64 && gone > (len(h.keys)-h.head)/2 {
+		h.keys = slices.DeleteFunc(h.keys[h.head:], func(k hotKey) bool { return k.gone })
+		h.head = 0
+	}
+	if h.head == len(h.keys) {
+		h.keys, h.head = h.keys[:0], 0
+	}
+	return true
+}
+
+// removeKey removes the key whose ready key is rk (of consumer).
+func (h *hotSet) removeKey(consumer string, rk []byte) bool {
+	p := readyPrefix(consumer)
+	if len(rk) < len(p) {
+		return false
+	}
+	due, id, ok := parseReady(rk[len(p):])
+	if !ok {
+		return false
+	}
+	return h.remove(dueNanos(due), id)
+}
+
+// makeExact notes that consumer's waiting items are all known in memory: w was just made for
+// an item enqueued after a scan found none. Called with q.mu held.
+func (q *queue) makeExact(w *waiting) {
+	w.exact = true
+	w.hot = &hotSet{}
+}
+
+// dropExact sends a consumer back to scanning the disk. Called with q.mu held.
+func (q *queue) dropExact(w *waiting) {
+	if !w.exact {
+		return
+	}
+	q.hotKeys -= w.hot.live
+	w.exact, w.hot = false, nil
+	w.low, w.wait = 0, time.Time{}
+	w.reset()
+}
+
+// addHot records a waiting item of an exact consumer. Called with q.mu held.
+func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string) {
+	if !w.exact {
+		return
+	}
+	if q.hotKeys >= q.hotLimit {
+		q.dropExact(w)
+		return
+	}
+	if w.hot.add(dueNanos(due), id, readyKey(consumer, due, id)) {
+		q.hotKeys++
+	}
+}
+
+// settleHot forgets a settled item's ready key. Called with q.mu held.
+func (q *queue) settleHot(consumer string, rk []byte) {
+	if w := q.consumers[consumer]; w != nil && w.exact && w.hot.removeKey(consumer, rk) {
+		q.hotKeys--
+	}
+}
+
+// takeHot is take for an exact consumer: the scan is a walk of its hot set.
+func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now time.Time, ttl time.Duration, want int) ([]Lease, bool, error) {
+	q := &s.q
+	type cand struct {
+		due time.Time
+		id  string
+		rk  []byte
+	}
+	var (
+		out   []Lease
+		cands []cand
+	)
+	q.mu.Lock()
+	if q.consumers[consumer] != w || !w.exact {
+		q.mu.Unlock()
+		return nil, true, nil // changed meanwhile: the next Lease looks again
+	}
+	now64 := dueNanos(now)
+	for _, k := range w.hot.keys[w.hot.head:] {
+		if len(cands) == want {
+			break
+		}
+		if k.gone {
+			continue
+		}
+		if k.due > now64 {
+			break
+		}
+		if h := q.leases[k.id]; h != nil && (h.settling || h.expires.After(now)) {
+			continue
+		}
+		cands = append(cands, cand{time.Unix(0, int64(k.due)), k.id, k.rk})
+	}
+	q.mu.Unlock()
+
+	for _, c := range cands {
+		if err := ctx.Err(); err != nil {
+			s.giveBack(out)
+			return nil, false, err
+		}
+		l, _, err := s.claim(consumer, c.id, c.rk, c.due, now, ttl)
+		if err != nil {
+			s.giveBack(out)
+			return nil, false, err
+		}
+		if l == nil {
+			q.mu.Lock()
+			if h := q.leases[c.id]; h == nil {
+				// Not held, yet claim found it stale: no unsettled item is behind this key (it
+				// cannot happen while the set mirrors the disk; if it does, the key goes).
+				q.settleHot(consumer, c.rk)
+			}
+			q.mu.Unlock()
+			continue
+		}
+		out = append(out, *l)
+	}
+	if len(out) == want {
+		return out, true, nil
+	}
+
+	// Nothing more is leasable now: learn when to look again, or that the consumer is done.
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.consumers[consumer] != w || !w.exact {
+		return out, false, nil
+	}
+	if w.hot.live == 0 {
+		q.forget(consumer)
+		return out, false, nil
+	}
+	if len(out) > 0 {
+		return out, false, nil
+	}
+	var wait time.Time
+	earliest := func(t time.Time) {
+		if wait.IsZero() || t.Before(wait) {
+			wait = t
+		}
+	}
+	for _, k := range w.hot.keys[w.hot.head:] {
+		if k.gone {
+			continue
+		}
+		if k.due > now64 {
+			earliest(time.Unix(0, int64(k.due)))
+			break
+		}
+		h := q.leases[k.id]
+		switch {
+		case h == nil || !h.expires.After(now) && !h.settling:
+			return out, false, nil // leasable after all (given back meanwhile): look again
+		case h.settling:
+			return out, false, nil // may come back at once
+		default:
+			earliest(h.expires)
+		}
+	}
+	w.wait = wait
+	return out, false, nil
+}
+
+// forget drops a consumer that has nothing waiting from the ring. Called with q.mu held.
+func (q *queue) forget(consumer string) {
+	if w := q.consumers[consumer]; w != nil && w.exact {
+		q.hotKeys -= w.hot.live
+	}
+	delete(q.consumers, consumer)
+	for i, c := range q.ring {
+		if c == consumer {
+			q.ring = append(q.ring[:i], q.ring[i+1:]...)
+			if q.pos > i {
+				q.pos--
+			}
+			break
+		}
+	}
+}
