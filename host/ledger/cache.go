@@ -18,7 +18,8 @@ const (
 	// items are read from disk when leased.
 	itemCacheBytes = 4 << 20
 	// eventCacheBytes bounds the events written by this process and not yet read by the run
-	// they start; past it, events are evicted at random (one never read cannot stay forever).
+	// they start; past it, new events are read from disk. An event's entry goes when the run
+	// reads it or, if it never does, when the item that starts the run is settled.
 	eventCacheBytes = 8 << 20
 )
 
@@ -32,7 +33,8 @@ const (
 // items and events are write-through and read once: Accept and Ack put a record there before
 // the write that stores it, take it out again if the write fails, and the first reader takes
 // it out (an item is taken by the lease that claims it, so an entry always is the stored,
-// unsettled item). Past their budgets records are read from disk.
+// unsettled item). Past their budgets records are read from disk: under a backlog the cache
+// holds the oldest, which are leased first.
 type cache struct {
 	mu       sync.Mutex
 	objects  map[string]Object
@@ -133,15 +135,8 @@ func (c *cache) putRecent(items []cachedItem, events []Event) (tookItems, tookEv
 	}
 	for _, e := range events {
 		n := eventSize(e)
-		if n > eventCacheBytes/64 {
-			continue
-		}
-		for k, v := range c.events {
-			if c.evBytes+n <= eventCacheBytes {
-				break
-			}
-			c.evBytes -= eventSize(v)
-			delete(c.events, k)
+		if c.evBytes+n > eventCacheBytes {
+			break
 		}
 		k := string(eventKey(e.Consumer, e.ID))
 		c.events[k] = e

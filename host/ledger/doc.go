@@ -14,7 +14,8 @@
 //
 // [Embedded] is safe for concurrent use. Its locks, in order: a run's lock (runLocks, held across
 // the write of an Ack that stores the run), then the queue's (q.mu) or the feed's (feed.mu), never
-// both of those; none is held while waiting for kv except the run lock.
+// both of those, then the cache's (cache.mu), which is held for no call out; none is held while
+// waiting for kv except the run lock.
 //
 // # Key layout
 //
@@ -72,9 +73,10 @@
 //     that claims it, an event by the run it starts. They go into the cache before the write
 //     that stores them (and out again if it fails, before anyone can see their keys) and the
 //     first reader takes them out. An item in the cache was therefore never leased: it is the
-//     stored, unsettled record, and a later lease of it reads the disk. 4 MiB of items (past
-//     that, new items are read from disk) and 8 MiB of events (evicted at random, since an event
-//     whose run never starts would otherwise stay).
+//     stored, unsettled record, and a later lease of it reads the disk. 4 MiB of items and 8 MiB
+//     of events; past that, new ones are read from disk (under a backlog the cache holds the
+//     oldest, which are leased first). An event its run never read goes when the item that
+//     started the run is settled.
 //
 // A W1 run (a webhook, a transform, an action) then reads its item, its event, its automation
 // and its credential without a Badger lookup.

@@ -509,6 +509,11 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 			delete(q.leases, id)
 		}
 		q.settleHot(h.item.Consumer, h.ready)
+		if h.item.Run == "" {
+			// The start of a run is settled: its event, if the run never read it, is cached
+			// for nobody.
+			s.cache.takeEvent(eventKey(h.item.Consumer, h.item.Event))
+		}
 		// The consumer may have been set to wait for this lease to expire: scan it again.
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}
