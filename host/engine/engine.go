@@ -109,6 +109,7 @@ type Engine struct {
 	inFlight map[string]int           // consumer → items being worked
 	buckets  map[string]*rate.Limiter // consumer → its rate quota
 	grace    chan struct{}            // closed when the shutdown grace period has passed
+	graceCtx context.Context          // cancelled when grace is closed: guest calls end with it
 	freed    chan struct{}            // receives when an item ends, so a slot of a consumer's quota may be free
 
 	watch watchers // the watches of events' runs (Watch), under their own lock
@@ -158,14 +159,16 @@ func New(o Options) (*Engine, error) {
 // worker has stopped. Items not started stay in the store.
 func (e *Engine) Run(ctx context.Context) {
 	grace := make(chan struct{})
+	graceCtx, graceOver := context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, func() {
 		t := time.NewTimer(e.o.ShutdownGrace)
 		defer t.Stop()
 		<-t.C
 		close(grace)
+		graceOver()
 	})
 	e.mu.Lock()
-	e.grace = grace
+	e.grace, e.graceCtx = grace, graceCtx
 	e.mu.Unlock()
 	var wg sync.WaitGroup
 	for range e.o.Workers {
@@ -174,6 +177,7 @@ func (e *Engine) Run(ctx context.Context) {
 	wg.Wait()
 	if stop() {
 		close(grace) // ctx never ended: nothing waits for the grace period
+		graceOver()
 	}
 }
 
@@ -197,20 +201,14 @@ func (e *Engine) shuttingDown() bool {
 // under it.
 func (e *Engine) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	e.mu.Lock()
-	g := e.grace
+	g := e.graceCtx
 	e.mu.Unlock()
 	cctx, cancel := context.WithCancel(ctx)
 	if g == nil {
 		return cctx, cancel
 	}
-	go func() {
-		select {
-		case <-g:
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
-	return cctx, cancel
+	stop := context.AfterFunc(g, cancel) // no goroutine per call, as a select on the channel needed
+	return cctx, func() { stop(); cancel() }
 }
 
 func (e *Engine) worker(ctx context.Context) {
