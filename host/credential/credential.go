@@ -1,12 +1,14 @@
 package credential
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/splicehq/splice/host/keyring"
@@ -78,7 +80,21 @@ type Store struct {
 	ring   *keyring.Keyring
 	env    string
 	now    func() time.Time
+
+	// decoded holds records as decoded, by consumer and key, with the object version they were
+	// decoded from: a read whose stored version is the same skips the JSON decode. It holds
+	// what the store holds (secrets still sealed), never an opened secret.
+	mu      sync.Mutex
+	decoded map[string]decodedRecord
 }
+
+type decodedRecord struct {
+	version uint64
+	r       record
+}
+
+// maxDecoded bounds Store.decoded; past it an entry is dropped at random.
+const maxDecoded = 10_000
 
 // Open returns the Store of the environment whose ledger is db, creating and storing its first
 // data key when it has none. Every stored data key is opened with the master key, so that records
@@ -269,10 +285,36 @@ func (s *Store) get(ctx context.Context, consumer, key string) (record, uint64, 
 	if err != nil {
 		return r, 0, fmt.Errorf("credential: get %s: %w", key, err)
 	}
+	ck := consumer + "\x00" + key
+	s.mu.Lock()
+	d, ok := s.decoded[ck]
+	s.mu.Unlock()
+	if ok && d.version == o.Version {
+		return d.r.clone(), o.Version, nil
+	}
 	if err := json.Unmarshal(o.Value, &r); err != nil {
 		return r, 0, fmt.Errorf("credential: get %s: corrupt record: %w", key, err)
 	}
+	s.mu.Lock()
+	if s.decoded == nil {
+		s.decoded = map[string]decodedRecord{}
+	}
+	for k := range s.decoded {
+		if len(s.decoded) < maxDecoded {
+			break
+		}
+		delete(s.decoded, k)
+	}
+	s.decoded[ck] = decodedRecord{version: o.Version, r: r.clone()}
+	s.mu.Unlock()
 	return r, o.Version, nil
+}
+
+// clone is a deep copy of r: callers may change what they get.
+func (r record) clone() record {
+	r.Fields = maps.Clone(r.Fields)
+	r.Sealed = bytes.Clone(r.Sealed)
+	return r
 }
 
 // Get returns a consumer's credential, without its secrets. Another consumer's credential is

@@ -329,3 +329,35 @@ func TestSealOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsSeeEveryWrite reads a credential between its writes: the store keeps decoded records
+// by version, and must never answer with an older one, nor let a caller's changes reach it.
+func TestReadsSeeEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	s, db := openStore(t, t.TempDir(), master(t))
+	defer db.Close()
+	for i := range 5 {
+		want := fmt.Sprint(i)
+		if err := s.Put(ctx, credential.Credential{Consumer: "alice", Key: "k", AppKey: "chat", Fields: map[string]string{"n": want}},
+			map[string]string{"token": "t" + want}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second read is the one a decoded record could answer
+			c, err := s.Get(ctx, "alice", "k")
+			if err != nil || c.Fields["n"] != want {
+				t.Fatalf("after put %d: fields %v, %v", i, c.Fields, err)
+			}
+			c.Fields["n"] = "changed by the caller"
+			sec, err := s.Secrets(ctx, "alice", "k")
+			if err != nil || sec["token"] != "t"+want {
+				t.Fatalf("after put %d: secrets %v, %v", i, sec != nil, err)
+			}
+		}
+	}
+	if err := s.Delete(ctx, "alice", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "alice", "k"); !errors.Is(err, credential.ErrNotFound) {
+		t.Errorf("get after delete: %v, want ErrNotFound", err)
+	}
+}
