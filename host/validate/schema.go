@@ -238,6 +238,10 @@ func decodeAny(subject string, data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, fail("not valid UTF-8")
 	}
+	if v, ok := parse(data); ok {
+		return v, nil
+	}
+	// Not one JSON value: encoding/json says what is wrong.
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
