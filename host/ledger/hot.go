@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// hotHook, when set (by tests), is called by takeHot after its walk of a hot set ("walked") and
+// after each claim ("claimed"), to order a race.
+var hotHook func(stage string)
+
 // maxHotKeys bounds the ready keys the queue keeps in memory, across consumers (about 100 bytes
 // each). A consumer whose keys would pass it goes back to scanning the disk.
 const maxHotKeys = 100_000
@@ -169,25 +173,33 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 		cands = append(cands, cand{time.Unix(0, int64(k.due)), k.id, k.rk})
 	}
 	q.mu.Unlock()
+	if hotHook != nil {
+		hotHook("walked")
+	}
 
 	for _, c := range cands {
 		if err := ctx.Err(); err != nil {
 			s.giveBack(out)
 			return nil, false, err
 		}
-		l, _, err := s.claim(consumer, c.id, c.rk, c.due, now, ttl)
+		l, by, err := s.claim(consumer, c.id, c.rk, c.due, now, ttl)
+		if hotHook != nil {
+			hotHook("claimed")
+		}
 		if err != nil {
 			s.giveBack(out)
 			return nil, false, err
 		}
 		if l == nil {
-			q.mu.Lock()
-			if h := q.leases[c.id]; h == nil {
-				// Not held, yet claim found it stale: no unsettled item is behind this key (it
-				// cannot happen while the set mirrors the disk; if it does, the key goes).
+			if !by.settling && by.until.IsZero() {
+				// Stale, claim says: the item behind this key was settled or rescheduled
+				// since the walk, and the key is gone from the disk (the settling Ack took it
+				// out of the set already; this makes sure). Held by another lease is not
+				// stale: that lease may still give the item back.
+				q.mu.Lock()
 				q.settleHot(consumer, c.rk)
+				q.mu.Unlock()
 			}
-			q.mu.Unlock()
 			continue
 		}
 		out = append(out, *l)

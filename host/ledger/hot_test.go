@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +144,133 @@ func TestHotOverflow(t *testing.T) {
 	}
 	if !exact() {
 		t.Error("the queue did not become exact again once it had emptied")
+	}
+}
+
+// TestHotHammer races leases, releases and acks of exact consumers' items while more are
+// accepted: every item is settled exactly once, none is left behind. A release races with
+// another worker's walk of the hot set here (the walk saw the key, the claim found it held,
+// and the holder gave it back before the walker looked again): the key must stay.
+func TestHotHammer(t *testing.T) {
+	ctx := t.Context()
+	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := Open(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const consumers, perConsumer, workers = 3, 400, 8
+	var mu sync.Mutex
+	settled := map[string]int{}
+	var accepting sync.WaitGroup
+	for c := range consumers {
+		accepting.Go(func() {
+			for i := 0; i < perConsumer; i += 10 {
+				var evs []NewEvent
+				for j := range 10 {
+					evs = append(evs, NewEvent{Consumer: fmt.Sprintf("c%d", c), Automation: "a", Payload: fmt.Appendf(nil, `{"n":%d}`, i+j)})
+				}
+				if _, err := s.Accept(ctx, evs); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				done := len(settled) == consumers*perConsumer
+				mu.Unlock()
+				if done {
+					return
+				}
+				ls, err := s.Lease(ctx, 1+rng.IntN(4), time.Minute, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ls) == 0 {
+					time.Sleep(100 * time.Microsecond)
+				}
+				for _, l := range ls {
+					if rng.IntN(3) == 0 {
+						if err := s.Release(ctx, l); err != nil {
+							t.Error(err)
+						}
+						continue
+					}
+					if err := s.Ack(ctx, l, Commit{}); err != nil {
+						t.Error(err)
+						continue
+					}
+					mu.Lock()
+					settled[l.Item.ID]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	accepting.Wait()
+	wg.Wait()
+	if len(settled) != consumers*perConsumer {
+		t.Errorf("%d items settled of %d", len(settled), consumers*perConsumer)
+	}
+	for id, n := range settled {
+		if n != 1 {
+			t.Errorf("item %s settled %d times", id, n)
+		}
+	}
+}
+
+// TestHotReleaseDuringWalk orders the race TestHotHammer looks for: a lease walks the hot set and
+// sees item X free; another lease takes X before the first claims it; the claim finds X held;
+// the holder gives X back. X must still be leasable.
+func TestHotReleaseDuringWalk(t *testing.T) {
+	ctx := t.Context()
+	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := Open(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Accept(ctx, []NewEvent{{Consumer: "c", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	var other []Lease
+	hotHook = func(stage string) {
+		switch {
+		case stage == "walked" && other == nil:
+			hotHook = nil // the other lease walks too: no hook for it
+			if other, err = s.Lease(ctx, 1, time.Minute, nil); err != nil || len(other) != 1 {
+				t.Errorf("the other lease: %v, %d items", err, len(other))
+			}
+			hotHook = func(stage string) {
+				if stage == "claimed" {
+					if err := s.Release(ctx, other[0]); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}
+	}
+	defer func() { hotHook = nil }()
+	if ls, err := s.Lease(ctx, 1, time.Minute, nil); err != nil || len(ls) != 0 {
+		t.Fatalf("the racing lease: %v, %d items; want none (the other held it)", err, len(ls))
+	}
+	hotHook = nil
+	ls, err := s.Lease(ctx, 1, time.Minute, nil)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("after the release: %v, %d items; the item is lost to the queue", err, len(ls))
 	}
 }
