@@ -80,7 +80,11 @@
 //
 // Two per-consumer quotas keep one consumer from taking the environment: MaxPerConsumer items in
 // flight (default half the workers) and, when RatePerConsumer is set, a token bucket of items
-// started per second (golang.org/x/time/rate, on the engine's clock). An item over either quota is
-// given back to the store at once (no attempt counted) and the worker moves on; the store's
-// round-robin then offers the other consumers' items first.
+// started per second (golang.org/x/time/rate, on the engine's clock). Workers lease with the
+// consumers at their concurrency quota skipped (ledger.Store.Lease's skip), so that an idle
+// worker does not take such a consumer's item only to give it back; the end of an item wakes
+// one idle worker, since a slot may have freed. An item over a quota all the same (its rate
+// quota, or a slot another worker took meanwhile) is given back to the store at once (no
+// attempt counted) and the worker moves on; the store's round-robin then offers the other
+// consumers' items first.
 package engine
