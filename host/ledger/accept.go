@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,8 +63,6 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		id       string
 	}
 	var enqueued []enq
-	var cItems []cachedItem
-	var cEvents []Event
 	for i, e := range events {
 		var dkey []byte
 		if e.DedupeKey != "" {
@@ -97,10 +94,6 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		if err != nil {
 			return nil, err
 		}
-		item.Due = wireTime(now)
-		cItems = append(cItems, cachedItem{raw: it, item: item})
-		cEvents = append(cEvents, Event{ID: id, Consumer: e.Consumer, Automation: e.Automation, DedupeKey: e.DedupeKey,
-			Payload: bytes.Clone(e.Payload), AcceptedAt: wireTime(now)})
 		ops = append(ops,
 			kv.Put(eventKey(e.Consumer, id), ev),
 			kv.Put(itemKey(item.ID), it),
@@ -116,9 +109,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 		out[i] = Accepted{ID: id}
 		enqueued = append(enqueued, enq{e.Consumer, now, item.ID})
 	}
-	tookItems, tookEvents := s.cache.putRecent(cItems, cEvents)
 	if err := s.write(ctx, ops...); err != nil {
-		s.cache.dropRecent(tookItems, tookEvents)
 		if errors.Is(err, ErrConflict) {
 			return nil, err
 		}

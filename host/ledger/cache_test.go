@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/splicehq/splice/host/kv"
 	"github.com/splicehq/splice/host/ledger"
 )
@@ -31,80 +29,6 @@ func openLedger(t *testing.T, db *kv.DB) *ledger.Embedded {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// TestCachedRecordsMatchDisk checks that what the store's cache hands out (the items a lease
-// takes and the events a run reads, right after they were written) is what a store with a cold
-// cache reads from disk, field for field.
-func TestCachedRecordsMatchDisk(t *testing.T) {
-	ctx := context.Background()
-	db := openKV(t)
-	warm := openLedger(t, db)
-	acc, err := warm.Accept(ctx, []ledger.NewEvent{
-		{Consumer: "c", Automation: "a", DedupeKey: "d1", Payload: []byte(`{"order": {"id": 1, "total": 9.5}}`), Data: []byte(`{"k":"v"}`)},
-		{Consumer: "c", Automation: "a", Payload: []byte(`[1, 2, 3]`)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cold := openLedger(t, db)
-	for _, a := range acc {
-		got, err := warm.Event(ctx, "c", a.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := cold.Event(ctx, "c", a.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("event %s from the cache differs from disk (-disk +cache):\n%s", a.ID, d)
-		}
-	}
-	warmLeases, err := warm.Lease(ctx, 2, time.Minute, nil)
-	if err != nil || len(warmLeases) != 2 {
-		t.Fatalf("lease: %v, %d leases", err, len(warmLeases))
-	}
-	coldLeases, err := cold.Lease(ctx, 2, time.Minute, nil)
-	if err != nil || len(coldLeases) != 2 {
-		t.Fatalf("cold lease: %v, %d leases", err, len(coldLeases))
-	}
-	for i := range 2 {
-		if d := cmp.Diff(coldLeases[i].Item, warmLeases[i].Item); d != "" {
-			t.Errorf("leased item %d from the cache differs from disk (-disk +cache):\n%s", i, d)
-		}
-	}
-
-	// An item enqueued by an Ack is cached too.
-	if err := warm.Ack(ctx, warmLeases[0], ledger.Commit{Next: []ledger.NewItem{{Automation: "a", Event: acc[0].ID, Run: "r1", Step: "s2", Data: []byte(`{"step":1}`)}}}); err != nil {
-		t.Fatal(err)
-	}
-	cold2 := openLedger(t, db)
-	w, err := warm.Lease(ctx, 1, time.Minute, nil)
-	if err != nil || len(w) != 1 {
-		t.Fatalf("lease of the next item: %v, %d leases", err, len(w))
-	}
-	c, err := cold2.Lease(ctx, 2, time.Minute, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found bool
-	for _, l := range c {
-		if l.Item.ID == w[0].Item.ID {
-			found = true
-			if d := cmp.Diff(l.Item, w[0].Item); d != "" {
-				t.Errorf("next item from the cache differs from disk (-disk +cache):\n%s", d)
-			}
-		}
-	}
-	if !found {
-		t.Errorf("the cold store did not lease the next item %s", w[0].Item.ID)
-	}
-	// The item was taken out of the cache by its lease: once settled, a stale lease of it finds
-	// nothing (the conformance suite checks the rest of the queue's behaviour).
-	if err := warm.Ack(ctx, w[0], ledger.Commit{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestObjectCacheSeesEveryWrite reads objects through the cache while they are written, deleted

@@ -60,26 +60,19 @@
 // so an item that crashes the process every time it runs is retried forever rather than
 // dead-lettered. A shared-database backend writes its leases and can count them.
 //
-// # Why some records are cached
+// # Why objects are cached
 //
 // The embedded store is the only writer of its database, so it can keep copies of records in
-// memory without asking the disk whether they changed. It keeps two kinds (cache.go):
+// memory without asking the disk whether they changed. Objects (credentials, automations,
+// connector versions, data keys) are read on every run, written rarely, and live deep in the LSM
+// tree, where a read costs a seek in several tables: the store keeps them (cache.go, 4 MiB,
+// random eviction). A read fills the cache; every write of an object (Put, Delete, an Ack's
+// Forget) drops it before and after writing, and a read that began before a write cannot fill
+// the cache with what it read (a generation per stripe of keys).
 //
-//   - Objects (credentials, automations, connector versions, data keys) are read on every run and
-//     written rarely. A read fills the cache; every write of an object (Put, Delete, an Ack's
-//     Forget) drops it before and after writing, and a read that began before a write cannot
-//     fill the cache with what it read (a per-stripe generation). 4 MiB, random eviction.
-//   - Items and events that Accept and Ack write are read once soon after: an item by the lease
-//     that claims it, an event by the run it starts. They go into the cache before the write
-//     that stores them (and out again if it fails, before anyone can see their keys) and the
-//     first reader takes them out. An item in the cache was therefore never leased: it is the
-//     stored, unsettled record, and a later lease of it reads the disk. 4 MiB of items and 8 MiB
-//     of events; past that, new ones are read from disk (under a backlog the cache holds the
-//     oldest, which are leased first). An event its run never read goes when the item that
-//     started the run is settled.
-//
-// A W1 run (a webhook, a transform, an action) then reads its item, its event, its automation
-// and its credential without a Badger lookup.
+// Items and events, read once soon after they are written, are not cached: they are still in
+// Badger's memtables then, where a read is cheap. A cache of them was measured (e2e W1, CPU per
+// webhook) and made no difference.
 //
 // # Why most leases scan nothing
 //

@@ -159,11 +159,7 @@ func (s *Embedded) Event(ctx context.Context, consumer, id string) (Event, error
 	if checkName("consumer", consumer, false) != nil || checkName("event id", id, false) != nil {
 		return e, ErrNotFound
 	}
-	key := eventKey(consumer, id)
-	if ce, ok := s.cache.takeEvent(key); ok {
-		return ce, nil
-	}
-	_, err := s.getRecord(key, &e)
+	_, err := s.getRecord(eventKey(consumer, id), &e)
 	return e, err
 }
 

@@ -420,13 +420,7 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 		q.mu.Unlock()
 	}
 	var it Item
-	var raw []byte
-	var err error
-	if ci, ok := s.cache.takeItem(id); ok {
-		raw, it = ci.raw, ci.item
-	} else {
-		raw, err = s.getRecord(itemKey(id), &it)
-	}
+	raw, err := s.getRecord(itemKey(id), &it)
 	if errors.Is(err, ErrNotFound) || (err == nil && (it.Dead || dueNanos(it.Due) != dueNanos(due) || it.Consumer != consumer)) {
 		drop() // stale
 		return nil, heldBy{}, nil
@@ -509,11 +503,6 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 			delete(q.leases, id)
 		}
 		q.settleHot(h.item.Consumer, h.ready)
-		if h.item.Run == "" {
-			// The start of a run is settled: its event, if the run never read it, is cached
-			// for nobody.
-			s.cache.takeEvent(eventKey(h.item.Consumer, h.item.Event))
-		}
 		// The consumer may have been set to wait for this lease to expire: scan it again.
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}
@@ -604,7 +593,6 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		}
 		ops = append(ops, kv.Put(stepKey(consumer, st.Run, st.Key), b))
 	}
-	var next []cachedItem
 	for _, n := range c.Next {
 		if n.Consumer == "" {
 			n.Consumer = consumer
@@ -630,8 +618,6 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		if err != nil {
 			return nil, err
 		}
-		ni.Due = wireTime(due)
-		next = append(next, cachedItem{raw: b, item: ni})
 		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
 		wakes = append(wakes, wake{consumer, due, ni.ID})
 	}
@@ -690,9 +676,7 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		s.cache.dropObjects(forget...)
 		defer s.cache.dropObjects(forget...)
 	}
-	tookItems, _ := s.cache.putRecent(next, nil)
 	if err := s.write(ctx, ops...); err != nil {
-		s.cache.dropRecent(tookItems, nil)
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w: item %s or its run changed under the lease", ErrLeaseLost, it.ID)
 		}
