@@ -82,15 +82,7 @@ func TestHotSetMatchesASortedList(t *testing.T) {
 // next item makes it exact again.
 func TestHotOverflow(t *testing.T) {
 	ctx := t.Context()
-	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := Open(ctx, db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openEmbedded(t)
 	s.q.hotLimit = 10
 	exact := func() bool {
 		s.q.mu.Lock()
@@ -153,15 +145,7 @@ func TestHotOverflow(t *testing.T) {
 // and the holder gave it back before the walker looked again): the key must stay.
 func TestHotHammer(t *testing.T) {
 	ctx := t.Context()
-	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := Open(ctx, db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openEmbedded(t)
 	const consumers, perConsumer, workers = 3, 400, 8
 	var mu sync.Mutex
 	settled := map[string]int{}
@@ -235,15 +219,7 @@ func TestHotHammer(t *testing.T) {
 // the holder gives X back. X must still be leasable.
 func TestHotReleaseDuringWalk(t *testing.T) {
 	ctx := t.Context()
-	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := Open(ctx, db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openEmbedded(t)
 	if _, err := s.Accept(ctx, []NewEvent{{Consumer: "c", Automation: "a", Payload: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +228,7 @@ func TestHotReleaseDuringWalk(t *testing.T) {
 		switch {
 		case stage == "walked" && other == nil:
 			hotHook = nil // the other lease walks too: no hook for it
+			var err error
 			if other, err = s.Lease(ctx, 1, time.Minute, nil); err != nil || len(other) != 1 {
 				t.Errorf("the other lease: %v, %d items", err, len(other))
 			}
@@ -273,4 +250,19 @@ func TestHotReleaseDuringWalk(t *testing.T) {
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("after the release: %v, %d items; the item is lost to the queue", err, len(ls))
 	}
+}
+
+// openEmbedded opens a store over a new database, closed when t ends.
+func openEmbedded(t *testing.T) *Embedded {
+	t.Helper()
+	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := Open(t.Context(), db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
