@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// hotHook, when set (by tests), is called by takeHot after its walk of a hot set ("walked") and
-// after each claim ("claimed"), to order a race.
-var hotHook func(stage string)
-
 // maxHotKeys bounds the ready keys the queue keeps in memory, across consumers (about 100 bytes
 // each). A consumer whose keys would pass it goes back to scanning the disk.
 const maxHotKeys = 100_000
@@ -173,8 +169,8 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 		cands = append(cands, cand{time.Unix(0, int64(k.due)), k.id, k.rk})
 	}
 	q.mu.Unlock()
-	if hotHook != nil {
-		hotHook("walked")
+	if q.hook != nil {
+		q.hook("walked")
 	}
 
 	for _, c := range cands {
@@ -183,8 +179,8 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 			return nil, false, err
 		}
 		l, by, err := s.claim(consumer, c.id, c.rk, c.due, now, ttl)
-		if hotHook != nil {
-			hotHook("claimed")
+		if q.hook != nil {
+			q.hook("claimed")
 		}
 		if err != nil {
 			s.giveBack(out)

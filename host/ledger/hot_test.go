@@ -224,15 +224,15 @@ func TestHotReleaseDuringWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	var other []Lease
-	hotHook = func(stage string) {
+	s.q.hook = func(stage string) {
 		switch {
 		case stage == "walked" && other == nil:
-			hotHook = nil // the other lease walks too: no hook for it
+			s.q.hook = nil // the other lease walks too: no hook for it
 			var err error
 			if other, err = s.Lease(ctx, 1, time.Minute, nil); err != nil || len(other) != 1 {
 				t.Errorf("the other lease: %v, %d items", err, len(other))
 			}
-			hotHook = func(stage string) {
+			s.q.hook = func(stage string) {
 				if stage == "claimed" {
 					if err := s.Release(ctx, other[0]); err != nil {
 						t.Error(err)
@@ -241,11 +241,11 @@ func TestHotReleaseDuringWalk(t *testing.T) {
 			}
 		}
 	}
-	defer func() { hotHook = nil }()
+	defer func() { s.q.hook = nil }()
 	if ls, err := s.Lease(ctx, 1, time.Minute, nil); err != nil || len(ls) != 0 {
 		t.Fatalf("the racing lease: %v, %d items; want none (the other held it)", err, len(ls))
 	}
-	hotHook = nil
+	s.q.hook = nil
 	ls, err := s.Lease(ctx, 1, time.Minute, nil)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("after the release: %v, %d items; the item is lost to the queue", err, len(ls))

@@ -27,6 +27,9 @@ type queue struct {
 	ready     chan struct{}
 	hotKeys   int // the keys of the exact consumers' hot sets
 	hotLimit  int // maxHotKeys, lowered by tests
+	// hook, set only by tests, is called by takeHot after its walk of a hot set ("walked") and
+	// after each claim ("claimed"), from the leasing goroutine, to order a race.
+	hook func(stage string)
 }
 
 // waiting is what the queue knows of one consumer's waiting items.
