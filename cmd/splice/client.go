@@ -53,10 +53,22 @@ type remoteFlags struct {
 	operator  bool
 }
 
+// Default answer deadlines: compileTimeout for the commands after which the server compiles a
+// module (push, promote), which takes seconds for a large one and longer on a busy server.
+const (
+	defaultTimeout = 30 * time.Second
+	compileTimeout = 5 * time.Minute
+)
+
 // register adds the common flags to cmd, each with its SPLICE_* environment variable. An
-// operator command (operator routes) also takes --token-file.
+// operator command (operator routes) also takes --token-file. A timeout already set in f is the
+// default of --timeout; defaultTimeout otherwise.
 func (f *remoteFlags) register(cmd *cobra.Command, operator bool) {
 	f.operator = operator
+	def := f.timeout
+	if def == 0 {
+		def = defaultTimeout
+	}
 	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
 	fs.StringVar(&f.server, "server", defaultServer, "the URL of the server's API")
 	if operator {
@@ -66,7 +78,7 @@ func (f *remoteFlags) register(cmd *cobra.Command, operator bool) {
 		fs.StringVar(&f.token, "token", "", "a consumer token of the environment (splice token mint --consumer C makes one)")
 	}
 	fs.StringVar(&f.env, "env", "development", "the environment")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the server's answer")
+	fs.DurationVar(&f.timeout, "timeout", def, "how long to wait for the server's answer")
 	bindEnv(fs)
 	cmd.Flags().AddFlagSet(fs)
 }

@@ -315,7 +315,7 @@ func (d deploymentView) state() string {
 }
 
 func pushCmd() *cobra.Command {
-	var rf remoteFlags
+	rf := remoteFlags{timeout: compileTimeout}
 	var o output
 	var activate bool
 	cmd := &cobra.Command{
@@ -530,7 +530,7 @@ func activateCmd() *cobra.Command {
 }
 
 func promoteCmd() *cobra.Command {
-	var rf remoteFlags
+	rf := remoteFlags{timeout: compileTimeout}
 	var o output
 	var from, version string
 	var activate bool
