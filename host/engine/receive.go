@@ -77,8 +77,8 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	if err != nil {
 		return Received{}, fmt.Errorf("%w: %w", ErrTrigger, err)
 	}
-	var out abi.TriggerOutput
-	if err := json.Unmarshal(res.Output, &out); err != nil {
+	out, err := abi.DecodeTriggerOutput(res.Output)
+	if err != nil {
 		return Received{}, fmt.Errorf("%w: its output is not a trigger output: %v", ErrTrigger, err)
 	}
 	if len(out.Events) > ledger.MaxAcceptEvents {

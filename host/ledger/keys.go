@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 	"unicode/utf8"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // Key prefixes of the embedded store; doc.go has the layout.
@@ -98,7 +100,7 @@ func checkJSON(what string, data []byte, optional bool) error {
 		return nil
 	case len(data) > MaxPayloadBytes:
 		return fmt.Errorf("%w: %s of %d bytes, limit %d", ErrInvalid, what, len(data), MaxPayloadBytes)
-	case !json.Valid(data):
+	case !jsonscan.Valid(data):
 		return fmt.Errorf("%w: %s is not valid JSON", ErrInvalid, what)
 	}
 	return nil

@@ -2,12 +2,13 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // Module is one compiled module, typically one connector version in one environment. It lends
@@ -176,7 +177,7 @@ func (m *Module) finish(c CallOptions, st *callState, rc uint32, err error) (*Re
 		if len(st.output) == 0 {
 			return nil, m.errorf(KindInvalidOutput, c.Export, "no output")
 		}
-		if !json.Valid(st.output) {
+		if !jsonscan.Valid(st.output) {
 			return nil, m.errorf(KindInvalidOutput, c.Export, "output is not one JSON document")
 		}
 	}

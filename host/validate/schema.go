@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // MaxBytes is the size of the largest manifest or schema accepted, 1 MiB.
@@ -85,7 +87,7 @@ func acceptsAll(doc any) bool {
 // A document that is not JSON, or is invalid, returns an [*Error] with subject "document",
 // listing every failure. Validate sets no size limit: callers bound what they pass.
 func (s *Schema) Validate(doc []byte) error {
-	if s.all && utf8.Valid(doc) && json.Valid(doc) {
+	if s.all && utf8.Valid(doc) && jsonscan.Valid(doc) {
 		return nil
 	}
 	v, err := decodeAny("document", doc)
