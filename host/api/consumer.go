@@ -256,7 +256,9 @@ func (a *API) replayRun(w http.ResponseWriter, r *http.Request, env *Environment
 }
 
 // activity lists the consumer's activity feed, or follows it as server-sent events when the
-// caller accepts text/event-stream (from ?cursor=, until the caller goes).
+// caller accepts text/event-stream (from ?cursor=, until the caller goes). Each event's id is the
+// cursor that resumes right after it: a client that reconnects with it as Last-Event-ID (as
+// EventSource does) or as ?cursor= misses nothing and sees nothing twice.
 func (a *API) activity(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {
 	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		entries, next, err := env.Store.Activity(r.Context(), consumer, page(r))
@@ -272,12 +274,20 @@ func (a *API) activity(w http.ResponseWriter, r *http.Request, env *Environment,
 		writeProblem(w, problem.Internal, "this server cannot stream", nil)
 		return
 	}
+	p := page(r)
+	if last := r.Header.Get("Last-Event-ID"); last != "" && p.Cursor == "" {
+		p.Cursor = last
+	}
+	// A cursor that does not parse is refused before the stream starts.
+	if _, _, err := env.Store.Activity(r.Context(), consumer, ledger.Page{Cursor: p.Cursor, Limit: 1}); err != nil {
+		a.fail(w, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": following\n\n")
 	fl.Flush()
-	p := page(r)
 	poll := time.NewTicker(a.o.FollowPoll)
 	defer poll.Stop()
 	lastWrite := time.Now()
@@ -288,7 +298,7 @@ func (a *API) activity(w http.ResponseWriter, r *http.Request, env *Environment,
 		}
 		for _, e := range entries {
 			b, _ := json.Marshal(e)
-			fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", next, e.Kind, b)
+			fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", ledger.ActivityCursor(e.Seq), e.Kind, b)
 		}
 		if next != "" {
 			p.Cursor = next

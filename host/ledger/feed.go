@@ -116,6 +116,13 @@ func (s *Embedded) Append(ctx context.Context, entries ...Activity) error {
 	return nil
 }
 
+// ActivityCursor returns the cursor of [Store.Activity] that resumes right after the entry of
+// sequence number seq, in the whole feed as in a consumer's: the resume point of one entry, where
+// the cursor Activity returns is that of the last entry of a page.
+func ActivityCursor(seq uint64) string {
+	return cursorOf(nil, binary.BigEndian.AppendUint64(nil, seq))
+}
+
 // Activity implements [Store.Activity].
 func (s *Embedded) Activity(ctx context.Context, consumer string, p Page) ([]Activity, string, error) {
 	if err := checkName("consumer", consumer, true); err != nil {

@@ -98,7 +98,8 @@ type Store interface {
 	Append(ctx context.Context, entries ...Activity) error
 	// Activity lists the feed in the order it was appended: every entry when consumer is empty
 	// (the operator's view), else the consumer's. The returned cursor resumes after the last
-	// entry returned, also for entries appended later (to follow the feed).
+	// entry returned, also for entries appended later (to follow the feed); ActivityCursor of an
+	// entry's Seq resumes after that entry.
 	Activity(ctx context.Context, consumer string, p Page) ([]Activity, string, error)
 
 	// Object returns a stored object.

@@ -483,3 +483,135 @@ func TestSlowClientsAndOverload(t *testing.T) {
 		t.Errorf("the waiting sync webhook: %d, want 200", st)
 	}
 }
+
+// sseEvent is one server-sent event of the activity stream.
+type sseEvent struct {
+	id, kind string
+	seq      uint64
+}
+
+// readActivity opens the consumer's activity stream with the headers given and reads n events.
+func (h *harness) readActivity(tok, query string, n int, header map[string]string) []sseEvent {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.url+"/v1/envs/development/activity"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "text/event-stream")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("activity stream: %d", resp.StatusCode)
+	}
+	var out []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(resp.Body)
+	for len(out) < n && sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			cur.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			cur.kind = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			var e struct {
+				Seq uint64 `json:"seq"`
+			}
+			if err := json.Unmarshal([]byte(line[6:]), &e); err != nil {
+				h.t.Fatal(err)
+			}
+			cur.seq = e.Seq
+		case line == "" && cur.id != "":
+			out = append(out, cur)
+			cur = sseEvent{}
+		}
+	}
+	if len(out) < n {
+		h.t.Fatalf("activity stream: %d events, want %d (%v)", len(out), n, sc.Err())
+	}
+	return out
+}
+
+// TestActivityStream: every event of the activity stream has its own id, from which a client
+// resumes (Last-Event-ID, as EventSource sends it, or ?cursor=) with the next entry: nothing
+// missed, nothing twice. A cursor that does not parse is refused (422, as in a listing) before the
+// stream starts.
+func TestActivityStream(t *testing.T) {
+	h := start(t, t.TempDir(), nil)
+	tok := h.setup("acme")
+	var a automationView
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "pick", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["n"]}}]}`, 201, &a)
+	for i := range 3 {
+		resp, err := http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// The whole feed so far, as one list: the stream must replay it entry by entry.
+	var all struct {
+		Items []struct {
+			Seq  uint64 `json:"seq"`
+			Kind string `json:"kind"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		h.json("GET", "/v1/envs/development/activity", tok, "", 200, &all)
+		ended := 0
+		for _, e := range all.Items {
+			if strings.HasPrefix(e.Kind, "run.") {
+				ended++
+			}
+		}
+		if ended == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("3 runs did not end: %+v", all.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n := len(all.Items)
+	if n < 4 {
+		t.Fatalf("%d activity entries", n)
+	}
+	evs := h.readActivity(tok, "", n, nil)
+	ids := map[string]bool{}
+	for i, e := range evs {
+		if e.seq != all.Items[i].Seq || e.kind != all.Items[i].Kind || ids[e.id] {
+			t.Fatalf("event %d: %+v; the list has %+v (ids so far %v)", i, e, all.Items[i], ids)
+		}
+		ids[e.id] = true
+	}
+	for _, k := range []int{0, 1, n - 2} {
+		rest := h.readActivity(tok, "", n-k-1, map[string]string{"Last-Event-ID": evs[k].id})
+		if rest[0].seq != evs[k+1].seq {
+			t.Errorf("resumed after event %d (Last-Event-ID): first %d, want %d", k, rest[0].seq, evs[k+1].seq)
+		}
+		rest = h.readActivity(tok, "?cursor="+evs[k].id, 1, nil)
+		if rest[0].seq != evs[k+1].seq {
+			t.Errorf("resumed after event %d (?cursor=): first %d, want %d", k, rest[0].seq, evs[k+1].seq)
+		}
+	}
+	req, _ := http.NewRequest("GET", h.url+"/v1/envs/development/activity", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", "not a cursor!")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	listed := h.do("GET", "/v1/envs/development/activity?cursor=not+a+cursor!", tok, "", nil, nil)
+	if resp.StatusCode != listed || listed != 422 {
+		t.Errorf("a Last-Event-ID that is no cursor: %d; the list's answer to that cursor: %d; want 422", resp.StatusCode, listed)
+	}
+}

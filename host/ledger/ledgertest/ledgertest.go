@@ -933,6 +933,17 @@ func testActivity(t *testing.T, h *harness) {
 	if more, _, _ := h.s.Activity(ctx, "c", ledger.Page{Cursor: mcur}); len(more) != 1 || more[0].Kind != "run.dead" {
 		t.Errorf("following c's feed: %+v", more)
 	}
+	// Each entry's own cursor resumes right after it, in both feeds.
+	for i, e := range all {
+		rest, _, err := h.s.Activity(ctx, "", ledger.Page{Cursor: ledger.ActivityCursor(e.Seq)})
+		if err != nil || len(rest) != len(all)-i || len(rest) > 1 && rest[0].Seq != all[i+1].Seq {
+			t.Errorf("after entry %d: %d entries, %v", i, len(rest), err)
+		}
+	}
+	if rest, _, err := h.s.Activity(ctx, "c", ledger.Page{Cursor: ledger.ActivityCursor(mine[0].Seq)}); err != nil ||
+		len(rest) != 2 || rest[0].Seq != mine[1].Seq || rest[1].Kind != "run.dead" {
+		t.Errorf("c's feed after its first entry: %+v, %v", rest, err)
+	}
 	if err := h.s.Append(ctx, ledger.Activity{Kind: ""}); !errors.Is(err, ledger.ErrInvalid) {
 		t.Errorf("Append without a kind: %v, want ErrInvalid", err)
 	}
