@@ -10,6 +10,7 @@ import (
 
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/credential"
+	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/internal/problem"
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/whsig"
@@ -225,16 +226,13 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, env *Environment,
 		a.fail(w, err)
 		return
 	}
-	if status != "" {
-		kept := runs[:0]
-		for _, run := range runs {
-			if run.Status == status {
-				kept = append(kept, run)
-			}
+	items := make([]engine.RunSummary, 0, len(runs))
+	for _, run := range runs {
+		if status == "" || run.Status == status {
+			items = append(items, engine.Summary(run))
 		}
-		runs = kept
 	}
-	writeJSON(w, http.StatusOK, listing{Items: runs, NextCursor: next})
+	writeJSON(w, http.StatusOK, listing{Items: items, NextCursor: next})
 }
 
 func (a *API) showRun(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {

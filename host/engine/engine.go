@@ -558,6 +558,29 @@ type RunDocument struct {
 	Steps          []StepRecord    `json:"steps"`
 }
 
+// RunSummary is a run as listings show it: the run document without its steps and its output,
+// which may be large (Document has them).
+type RunSummary struct {
+	ID             string        `json:"id"`
+	Automation     string        `json:"automation"`
+	AutomationName string        `json:"automationName,omitempty"`
+	Event          string        `json:"event"`
+	Status         ledger.Status `json:"status"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	UpdatedAt      time.Time     `json:"updatedAt"`
+	Error          *StepError    `json:"error,omitempty"`
+	FailedStep     string        `json:"failedStep,omitempty"`
+	Parent         *parentRef    `json:"parent,omitempty"`
+}
+
+// Summary returns the summary of a run record the store listed.
+func Summary(r ledger.Run) RunSummary {
+	var rd runData
+	_ = json.Unmarshal(r.Data, &rd) // a record this engine did not write shows its ledger fields only
+	return RunSummary{ID: r.ID, Automation: r.Automation, AutomationName: rd.AutomationName, Event: r.Event, Status: r.Status,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Error: rd.Error, FailedStep: rd.FailedStep, Parent: rd.Parent}
+}
+
 // Document returns a consumer's run with its step records, in step order.
 //
 // # Errors

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1297,5 +1298,23 @@ func TestChain(t *testing.T) {
 	after := f.steps(t, "acme", r.ID)
 	if calls.Load() != 4 || !after["again"].StartedAt.Equal(before["again"].StartedAt) || after["second"].Status != "succeeded" {
 		t.Errorf("after replay: %d upstream calls (want 4), steps %+v", calls.Load(), after)
+	}
+}
+
+// TestSummary: a listed run shows its automation's name, its error and the step that failed,
+// read from the engine's record; a record the engine cannot read shows the ledger's fields.
+func TestSummary(t *testing.T) {
+	at := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	r := ledger.Run{ID: "r1", Consumer: "c", Automation: "a1", Event: "e1", Status: ledger.Failed, CreatedAt: at, UpdatedAt: at,
+		Data: json.RawMessage(`{"automationName":"orders","output":{"big":true},"error":{"kind":"http","message":"503","retryable":true},"failedStep":"post","depth":1}`)}
+	got := engine.Summary(r)
+	want := engine.RunSummary{ID: "r1", Automation: "a1", AutomationName: "orders", Event: "e1", Status: ledger.Failed, CreatedAt: at, UpdatedAt: at,
+		Error: &engine.StepError{Kind: "http", Message: "503", Retryable: true}, FailedStep: "post"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Summary = %+v, want %+v", got, want)
+	}
+	r.Data = json.RawMessage(`not json`)
+	if got := engine.Summary(r); got.ID != "r1" || got.Status != ledger.Failed || got.Error != nil || got.AutomationName != "" {
+		t.Errorf("Summary of an unreadable record = %+v", got)
 	}
 }

@@ -189,6 +189,16 @@ func TestEndToEnd(t *testing.T) {
 	if len(runs.Items) != 5 || got.Load() != 5 || lastKey.Load() != "sk_server_CANARY" {
 		t.Fatalf("%d runs succeeded, upstream got %d (key %v)", len(runs.Items), got.Load(), lastKey.Load())
 	}
+	// A listing shows summaries: the run's fields, not the engine's stored record.
+	var listed struct {
+		Items []map[string]any `json:"items"`
+	}
+	h.json("GET", "/v1/envs/development/runs?automation="+a.ID, tok, "", 200, &listed)
+	for _, r := range listed.Items {
+		if _, raw := r["data"]; raw || r["automationName"] == nil || r["output"] != nil || r["steps"] != nil {
+			t.Errorf("listed run: %v", r)
+		}
+	}
 	var doc map[string]any
 	h.json("GET", "/v1/envs/development/runs/"+runs.Items[0].ID, tok, "", 200, &doc)
 	b, _ := json.Marshal(doc)
