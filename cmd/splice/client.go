@@ -375,11 +375,11 @@ func detailLines(details json.RawMessage) []string {
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(details, &list) != nil {
-		// An object that holds the list: validate.Error's {"Subject", "Causes"}, or
-		// {"problems"}.
+		// An object that holds the list: validate.Error's {"subject", "causes"} ("Causes" from
+		// servers before 2026-12-07), or {"problems"}.
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(details, &obj) == nil {
-			for _, k := range []string{"Causes", "causes", "problems", "Problems"} {
+			for _, k := range []string{"causes", "Causes", "problems", "Problems"} {
 				if json.Unmarshal(obj[k], &list) == nil && len(list) > 0 {
 					break
 				}

@@ -475,8 +475,10 @@ func TestDetailLines(t *testing.T) {
 	}{
 		{name: "none", details: ``},
 		{name: "null", details: `null`},
-		{name: "validate error", details: `{"Subject":"document","Causes":[{"keyword":"required","instancePath":"","schemaPath":"#/required","message":"missing property 'trigger'"}]}`,
+		{name: "validate error", details: `{"subject":"document","causes":[{"keyword":"required","instancePath":"","schemaPath":"#/required","message":"missing property 'trigger'"}]}`,
 			want: []string{"(root): required: missing property 'trigger'"}},
+		{name: "validate error of an older server", details: `{"Subject":"document","Causes":[{"keyword":"required","instancePath":"/a","schemaPath":"#/required","message":"missing property 'b'"}]}`,
+			want: []string{"/a: required: missing property 'b'"}},
 		{name: "automation problems", details: `[{"pointer":"/steps/0/appKey","message":"no connector nope"}]`,
 			want: []string{"/steps/0/appKey: no connector nope"}},
 		{name: "other", details: `{"a": [1, 2]}`, want: []string{`details: {"a":[1,2]}`}},

@@ -625,3 +625,27 @@ func TestActivityStream(t *testing.T) {
 		t.Errorf("a Last-Event-ID that is no cursor: %d; the list's answer to that cursor: %d; want 422", resp.StatusCode, listed)
 	}
 }
+
+// TestRejectedManifest: a module whose manifest is invalid is refused with connector_rejected
+// and, as details, the validation's subject and causes under their JSON names.
+func TestRejectedManifest(t *testing.T) {
+	h := start(t, t.TempDir(), nil)
+	var answer struct {
+		Error struct {
+			Code    string `json:"code"`
+			Details struct {
+				Subject string `json:"subject"`
+				Causes  []struct {
+					Keyword      string `json:"keyword"`
+					InstancePath string `json:"instancePath"`
+					Message      string `json:"message"`
+				} `json:"causes"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	st := h.do("POST", "/v1/envs/development/connectors", h.operator, "application/wasm", testkit.File(t, "testdata/guests/bad_manifest.wasm"), &answer)
+	d := answer.Error.Details
+	if st != 422 || answer.Error.Code != "connector_rejected" || d.Subject != "manifest" || len(d.Causes) == 0 || d.Causes[0].Message == "" {
+		t.Errorf("push of a bad manifest: %d %+v", st, answer)
+	}
+}

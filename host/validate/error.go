@@ -22,10 +22,10 @@ import (
 type Error struct {
 	// Subject is what failed: "manifest", "schema" (a schema given to [Compile]) or "document"
 	// (a document given to [Schema.Validate]).
-	Subject string
+	Subject string `json:"subject"`
 	// Causes are the failures, at least one, ordered by instance path (array indexes
 	// numerically), then schema path.
-	Causes []Cause
+	Causes []Cause `json:"causes"`
 }
 
 // Cause is one validation failure.
