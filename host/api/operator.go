@@ -87,19 +87,26 @@ func (a *API) pushConnector(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := env.Deploy(r.Context(), wasm, activate)
 	if err != nil {
-		var se *sandbox.Error
-		var ve *validate.Error
-		switch {
-		case errors.As(err, &ve):
-			writeProblem(w, problem.ConnectorRejected, "the module's manifest is invalid", ve)
-		case errors.As(err, &se):
-			writeProblem(w, problem.ConnectorRejected, err.Error(), nil)
-		default:
-			a.fail(w, err)
-		}
+		a.deployFailed(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, show(d, activate, true))
+}
+
+// deployFailed answers an error of Deploy (of a push or a promotion): a module the sandbox
+// refuses, or whose manifest is invalid, is connector_rejected; other errors as a.fail answers
+// them.
+func (a *API) deployFailed(w http.ResponseWriter, err error) {
+	var se *sandbox.Error
+	var ve *validate.Error
+	switch {
+	case errors.As(err, &ve):
+		writeProblem(w, problem.ConnectorRejected, "the module's manifest is invalid", ve)
+	case errors.As(err, &se):
+		writeProblem(w, problem.ConnectorRejected, err.Error(), nil)
+	default:
+		a.fail(w, err)
+	}
 }
 
 // maxModuleBytes caps an uploaded module (the sandbox caps it too).
@@ -224,7 +231,8 @@ func (a *API) promote(w http.ResponseWriter, r *http.Request) {
 	activate := req.Activate == nil || *req.Activate
 	nd, err := env.Deploy(r.Context(), wasm, activate)
 	if err != nil {
-		a.fail(w, err)
+		// The environment may refuse what another took: its limits differ.
+		a.deployFailed(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, show(nd, activate, false))
