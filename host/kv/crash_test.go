@@ -86,24 +86,28 @@ func crashCycle(t *testing.T, dir string, cycle, want int) ([]string, error) {
 		return nil, err
 	}
 	var acked []string
+	var said strings.Builder // what else the child printed: its test's failure, if any
+	read := func(line string) {
+		if k, ok := strings.CutPrefix(line, "ack "); ok {
+			acked = append(acked, k)
+		} else if said.Len() < 4096 {
+			said.WriteString(line + "\n")
+		}
+	}
 	sc := bufio.NewScanner(out)
 	for len(acked) < want && sc.Scan() {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked = append(acked, k)
-		}
+		read(sc.Text())
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return acked, err
 	}
 	for sc.Scan() { // acknowledgements printed before the kill count too
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked = append(acked, k)
-		}
+		read(sc.Text())
 	}
 	err = cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		return acked, fmt.Errorf("child ended with %v after %d acks, want killed by SIGKILL (did it fail to open the database?)", err, len(acked))
+		return acked, fmt.Errorf("child ended with %v after %d acks, want killed by SIGKILL; it printed:\n%s", err, len(acked), said.String())
 	}
 	if len(acked) < want {
 		return acked, fmt.Errorf("child acknowledged only %d writes", len(acked))
