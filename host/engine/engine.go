@@ -544,18 +544,9 @@ type calledData struct {
 
 // RunDocument is a run with its step records, as schemas/run.schema.json specifies.
 type RunDocument struct {
-	ID             string          `json:"id"`
-	Automation     string          `json:"automation"`
-	AutomationName string          `json:"automationName,omitempty"`
-	Event          string          `json:"event"`
-	Status         ledger.Status   `json:"status"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
-	Output         json.RawMessage `json:"output,omitempty"`
-	Error          *StepError      `json:"error,omitempty"`
-	FailedStep     string          `json:"failedStep,omitempty"`
-	Parent         *parentRef      `json:"parent,omitempty"`
-	Steps          []StepRecord    `json:"steps"`
+	RunSummary
+	Output json.RawMessage `json:"output,omitempty"`
+	Steps  []StepRecord    `json:"steps"`
 }
 
 // RunSummary is a run as listings show it: the run document without its steps and its output,
@@ -575,10 +566,16 @@ type RunSummary struct {
 
 // Summary returns the summary of a run record the store listed.
 func Summary(r ledger.Run) RunSummary {
+	s, _ := summary(r)
+	return s
+}
+
+// summary returns the summary of a run record and the engine's part of it.
+func summary(r ledger.Run) (RunSummary, runData) {
 	var rd runData
 	_ = json.Unmarshal(r.Data, &rd) // a record this engine did not write shows its ledger fields only
 	return RunSummary{ID: r.ID, Automation: r.Automation, AutomationName: rd.AutomationName, Event: r.Event, Status: r.Status,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Error: rd.Error, FailedStep: rd.FailedStep, Parent: rd.Parent}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Error: rd.Error, FailedStep: rd.FailedStep, Parent: rd.Parent}, rd
 }
 
 // Document returns a consumer's run with its step records, in step order.
@@ -591,11 +588,8 @@ func (e *Engine) Document(ctx context.Context, consumer, runID string) (*RunDocu
 	if err != nil {
 		return nil, err
 	}
-	var rd runData
-	_ = json.Unmarshal(r.Data, &rd)
-	doc := &RunDocument{ID: r.ID, Automation: r.Automation, AutomationName: rd.AutomationName, Event: r.Event, Status: r.Status,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Output: rd.Output, Error: rd.Error, FailedStep: rd.FailedStep, Parent: rd.Parent,
-		Steps: []StepRecord{}}
+	sum, rd := summary(r)
+	doc := &RunDocument{RunSummary: sum, Output: rd.Output, Steps: []StepRecord{}}
 	for p := (ledger.Page{Limit: ledger.MaxPageSize}); ; {
 		steps, next, err := e.o.Store.Steps(ctx, consumer, runID, p)
 		if err != nil {
