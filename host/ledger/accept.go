@@ -43,8 +43,8 @@ func (s *Embedded) Accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 			return nil, fmt.Errorf("ledger: accept event %d: %w", i, err)
 		}
 	}
-	for range 8 {
-		out, err := s.accept(ctx, events)
+	for attempt := range 8 {
+		out, err := s.accept(ctx, events, attempt == 0)
 		if !errors.Is(err, ErrConflict) {
 			return out, err
 		}
@@ -52,7 +52,11 @@ func (s *Embedded) Accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 	return nil, fmt.Errorf("ledger: accept: dedupe keys kept changing under 8 attempts: %w", ErrConflict)
 }
 
-func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, error) {
+// accept makes one attempt. An optimistic attempt does not read the dedupe keys first: it
+// writes on the condition that each is absent, which the commit checks (in the transaction, so
+// a race with another Accept is caught there too), and a key that is present fails it with
+// ErrConflict; the next attempt reads them. A new key, the usual case, is then read once, not twice.
+func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic bool) ([]Accepted, error) {
 	now := s.now()
 	out := make([]Accepted, len(events))
 	ops := make([]kv.Op, 0, 5*len(events))
@@ -71,16 +75,20 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 				out[i] = Accepted{ID: id, Duplicate: true}
 				continue
 			}
-			var d dedupe
-			old, err := s.getRecord(dkey, &d)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				old = nil
-			case err != nil:
-				return nil, fmt.Errorf("ledger: accept: %w", err)
-			case now.Sub(d.At) < s.retention:
-				out[i] = Accepted{ID: d.Event, Duplicate: true}
-				continue
+			var old []byte
+			if !optimistic {
+				var d dedupe
+				var err error
+				old, err = s.getRecord(dkey, &d)
+				switch {
+				case errors.Is(err, ErrNotFound):
+					old = nil
+				case err != nil:
+					return nil, fmt.Errorf("ledger: accept: %w", err)
+				case now.Sub(d.At) < s.retention:
+					out[i] = Accepted{ID: d.Event, Duplicate: true}
+					continue
+				}
 			}
 			ops = append(ops, kv.Check(dkey, old))
 		}
