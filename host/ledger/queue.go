@@ -645,6 +645,8 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 	ops = append(ops, acts.ops...)
 	defer s.feed.settle(acts.first, acts.n)
 
+	// runAt is where the run's ops start in ops; rerun rebuilds them after reading the record.
+	runAt, rerun := len(ops), func() ([]kv.Op, error) { return nil, nil }
 	if r := c.Run; r != nil {
 		r := *r
 		if r.Consumer == "" {
@@ -665,11 +667,25 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		mu := s.runLock(r.ID)
 		mu.Lock()
 		defer mu.Unlock()
-		old, err := s.get(runKey(consumer, r.ID))
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
+		rerun = func() ([]kv.Op, error) {
+			r := r
+			old, err := s.get(runKey(consumer, r.ID))
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			return runOps(&r, old)
 		}
-		rops, err := runOps(&r, old)
+		// An item with no run starts one: its record is new, which the commit checks (absent),
+		// so it is not read first; if it exists after all, the commit fails and is made again
+		// after reading it.
+		var rops []kv.Op
+		var err error
+		if it.Run == "" {
+			r := r
+			rops, err = runOps(&r, nil)
+		} else {
+			rops, err = rerun()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -679,7 +695,15 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 		s.cache.dropObjects(forget...)
 		defer s.cache.dropObjects(forget...)
 	}
-	if err := s.write(ctx, ops...); err != nil {
+	err = s.write(ctx, ops...)
+	if errors.Is(err, ErrConflict) && c.Run != nil && it.Run == "" {
+		rops, rerr := rerun()
+		if rerr != nil {
+			return nil, rerr
+		}
+		err = s.write(ctx, append(ops[:runAt:runAt], rops...)...)
+	}
+	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, fmt.Errorf("%w: item %s or its run changed under the lease", ErrLeaseLost, it.ID)
 		}
