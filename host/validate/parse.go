@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // parse decodes one JSON document as encoding/json's Decoder with UseNumber does (objects as
@@ -156,47 +158,14 @@ func (p *parser) array(depth int) (any, bool) {
 	}
 }
 
-func digits(s []byte, i int) int {
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-// number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+// number reads a number; its value is a json.Number of its text.
 func (p *parser) number() (any, bool) {
-	s, i := p.s, p.i
-	if s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		i = digits(s, i+1)
-	default:
+	end, ok := jsonscan.Number(p.s, p.i)
+	if !ok {
 		return nil, false
 	}
-	if i < len(s) && s[i] == '.' {
-		j := digits(s, i+1)
-		if j == i+1 {
-			return nil, false
-		}
-		i = j
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := digits(s, i)
-		if j == i {
-			return nil, false
-		}
-		i = j
-	}
-	n := json.Number(s[p.i:i])
-	p.i = i
+	n := json.Number(p.s[p.i:end])
+	p.i = end
 	return n, true
 }
 

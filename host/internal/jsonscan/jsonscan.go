@@ -89,7 +89,7 @@ func value(b []byte, i int) (int, bool) {
 			}
 		case c == '-' || c >= '0' && c <= '9':
 			var ok bool
-			if i, ok = number(b, i); !ok {
+			if i, ok = Number(b, i); !ok {
 				return i, false
 			}
 		case c == 't':
@@ -195,9 +195,10 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// number checks the number that starts at b[i] and returns the index just past it.
-func number(b []byte, i int) (int, bool) {
-	if b[i] == '-' {
+// Number checks the number that starts at b[i], -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?,
+// and returns the index just past it; ok is false when b[i:] does not start with one.
+func Number(b []byte, i int) (end int, ok bool) {
+	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	switch {
