@@ -107,19 +107,11 @@ func (p *parser) object(depth int) (any, bool) {
 			return nil, false
 		}
 		m[k.(string)] = v
-		p.ws()
-		if p.i >= len(p.s) {
+		switch more, ok := p.sep('}'); {
+		case !ok:
 			return nil, false
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-			p.ws()
-		case '}':
-			p.i++
+		case !more:
 			return m, true
-		default:
-			return nil, false
 		}
 	}
 }
@@ -141,21 +133,32 @@ func (p *parser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.ws()
-		if p.i >= len(p.s) {
+		switch more, ok := p.sep(']'); {
+		case !ok:
 			return nil, false
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-			p.ws()
-		case ']':
-			p.i++
+		case !more:
 			return a, true
-		default:
-			return nil, false
 		}
 	}
+}
+
+// sep reads what follows a member or an element: a comma (more is true) or the closing
+// bracket; ok is false for anything else.
+func (p *parser) sep(closing byte) (more, ok bool) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return false, false
+	}
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		p.ws()
+		return true, true
+	case closing:
+		p.i++
+		return false, true
+	}
+	return false, false
 }
 
 // number reads a number; its value is a json.Number of its text.
