@@ -22,6 +22,7 @@
  *   splice_json_quote / splice_buf_json_string   write an escaped JSON string
  *   splice_json_check / splice_json_valid        strict JSON validation
  *   splice_json_compact                  drop whitespace between tokens
+ *   splice_json_check_compact            both in one pass
  *   splice_json_unquote(_alloc)          decode a string as encoding/json does
  *   splice_json_key_equal / splice_json_member / splice_json_iter_*
  *   splice_http(req, n, &res, &len)      outbound HTTP through the broker
@@ -926,21 +927,26 @@ static inline uint32_t splice__json_scan_number(const uint8_t *s, uint32_t n, ui
 #undef SPLICE__DIGIT
 }
 
-/* splice_json_check reports whether s[0..n) is exactly one JSON value (RFC
- * 8259), with optional whitespace around it and nothing else: no trailing
- * data, no leading zeros ("01"), no "+1", ".5", "1.", NaN, comments, single
- * quotes or trailing commas, no control characters in strings, only the
- * standard escapes, at most SPLICE_JSON_MAX_DEPTH levels of nesting, and
- * (unless flags has SPLICE_JSON_LAX_UTF8) well-formed UTF-8 in strings. It
- * never reads past n and needs no memory: the nesting is kept in a bit
- * stack of SPLICE_JSON_MAX_DEPTH bits. */
-static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
+/* splice__json_check_to checks s[0..n) and, when out is not NULL, copies it
+ * there without whitespace: the text between two runs of whitespace (mark to
+ * i) is moved when a run begins, so a compact document is moved once, at the
+ * end. Returns the length written (0 when out is NULL), or -1 when invalid. */
+static inline int64_t splice__json_check_to(uint8_t *out, const uint8_t *s, uint32_t n, int flags)
 {
 	static uint8_t stack[(SPLICE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: object */
-	uint32_t depth = 0, i = 0;
-#define SPLICE__WS() while (i < n && splice__json_ws(s[i])) i++
+	uint32_t depth = 0, i = 0, mark = 0, o = 0;
+#define SPLICE__WS() do { \
+		if (i < n && splice__json_ws(s[i])) { \
+			if (out) { \
+				__builtin_memmove(out + o, s + mark, i - mark); \
+				o += i - mark; \
+			} \
+			while (i < n && splice__json_ws(s[i])) i++; \
+			mark = i; \
+		} \
+	} while (0)
 #define SPLICE__PUSH(obj) do { \
-		if (depth >= SPLICE_JSON_MAX_DEPTH) return 0; \
+		if (depth >= SPLICE_JSON_MAX_DEPTH) return -1; \
 		if (obj) stack[depth >> 3] |= (uint8_t)(1u << (depth & 7)); \
 		else stack[depth >> 3] &= (uint8_t)~(1u << (depth & 7)); \
 		depth++; \
@@ -950,7 +956,7 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 		/* A value is expected. */
 		SPLICE__WS();
 		if (i >= n)
-			return 0;
+			return -1;
 		switch (s[i]) {
 		case '{':
 			SPLICE__PUSH(1);
@@ -962,10 +968,10 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 				break;
 			}
 			if (i >= n || s[i] != '"' || (i = splice__json_scan_string(s, n, i, flags)) == 0)
-				return 0;
+				return -1;
 			SPLICE__WS();
 			if (i >= n || s[i] != ':')
-				return 0;
+				return -1;
 			i++;
 			continue; /* the member's value */
 		case '[':
@@ -980,34 +986,41 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 			continue; /* the first element */
 		case '"':
 			if ((i = splice__json_scan_string(s, n, i, flags)) == 0)
-				return 0;
+				return -1;
 			break;
 		case 't':
 			if (n - i < 4 || __builtin_memcmp(s + i, "true", 4) != 0)
-				return 0;
+				return -1;
 			i += 4;
 			break;
 		case 'f':
 			if (n - i < 5 || __builtin_memcmp(s + i, "false", 5) != 0)
-				return 0;
+				return -1;
 			i += 5;
 			break;
 		case 'n':
 			if (n - i < 4 || __builtin_memcmp(s + i, "null", 4) != 0)
-				return 0;
+				return -1;
 			i += 4;
 			break;
 		default:
 			if ((i = splice__json_scan_number(s, n, i)) == 0)
-				return 0;
+				return -1;
 		}
 		/* A value ended: close containers until one goes on, or the end. */
 		for (;;) {
 			SPLICE__WS();
-			if (depth == 0)
-				return i == n;
+			if (depth == 0) {
+				if (i != n)
+					return -1;
+				if (out) {
+					__builtin_memmove(out + o, s + mark, i - mark);
+					o += i - mark;
+				}
+				return o;
+			}
 			if (i >= n)
-				return 0;
+				return -1;
 			if (SPLICE__TOP_IS_OBJECT()) {
 				if (s[i] == '}') {
 					i++;
@@ -1015,14 +1028,14 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 					continue;
 				}
 				if (s[i] != ',')
-					return 0;
+					return -1;
 				i++;
 				SPLICE__WS();
 				if (i >= n || s[i] != '"' || (i = splice__json_scan_string(s, n, i, flags)) == 0)
-					return 0;
+					return -1;
 				SPLICE__WS();
 				if (i >= n || s[i] != ':')
-					return 0;
+					return -1;
 				i++;
 				break;
 			}
@@ -1032,7 +1045,7 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 				continue;
 			}
 			if (s[i] != ',')
-				return 0;
+				return -1;
 			i++;
 			break;
 		}
@@ -1040,6 +1053,29 @@ static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
 #undef SPLICE__WS
 #undef SPLICE__PUSH
 #undef SPLICE__TOP_IS_OBJECT
+}
+
+/* splice_json_check reports whether s[0..n) is exactly one JSON value (RFC
+ * 8259), with optional whitespace around it and nothing else: no trailing
+ * data, no leading zeros ("01"), no "+1", ".5", "1.", NaN, comments, single
+ * quotes or trailing commas, no control characters in strings, only the
+ * standard escapes, at most SPLICE_JSON_MAX_DEPTH levels of nesting, and
+ * (unless flags has SPLICE_JSON_LAX_UTF8) well-formed UTF-8 in strings. It
+ * never reads past n and needs no memory: the nesting is kept in a bit
+ * stack of SPLICE_JSON_MAX_DEPTH bits. */
+static inline int splice_json_check(const uint8_t *s, uint32_t n, int flags)
+{
+	return splice__json_check_to(NULL, s, n, flags) >= 0;
+}
+
+/* splice_json_check_compact is splice_json_check and splice_json_compact in
+ * one pass: when s[0..n) is valid (as splice_json_check with flags says), it
+ * writes it without the whitespace between tokens to out (room for n bytes;
+ * out may be s) and returns the length written; else it returns -1, with out
+ * holding garbage. */
+static inline int64_t splice_json_check_compact(uint8_t *out, const uint8_t *s, uint32_t n, int flags)
+{
+	return splice__json_check_to(out, s, n, flags);
 }
 
 /* splice_json_valid is splice_json_check with strict UTF-8: whether s[0..n)
