@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,21 @@ func TestServeDebug(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
 		t.Errorf("GET %sgoroutine: %d %.200s", url, resp.StatusCode, body)
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if !tuneGC(func(string) (string, bool) { return "", false }) {
+		t.Fatal("GOGC unset: not tuned")
+	}
+	if got := debug.SetGCPercent(100); got != serverGCPercent {
+		t.Errorf("GOGC unset: GC percent %d, want %d", got, serverGCPercent)
+	}
+	if tuneGC(func(k string) (string, bool) { return "200", k == "GOGC" }) {
+		t.Error("GOGC set: tuned all the same")
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC set: GC percent changed to %d", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -128,7 +129,10 @@ in the data directory) and prints the token once. SIGTERM or SIGINT stops it gra
 connections, requests in hand answered, work in hand finished or given back, databases closed.
 
 Every flag can be given as an environment variable instead: SPLICE_ and its name in capitals,
-dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
+dashes as underscores (--data-dir: SPLICE_DATA_DIR).
+
+Memory: the garbage collector runs at GOGC=25 unless $GOGC is set (Go's default, 100, lets the
+heap grow to twice what is live); $GOMEMLIMIT sets Go's soft memory limit, as for any Go program.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd.Flags()); err != nil {
@@ -148,10 +152,29 @@ dashes as underscores (--data-dir: SPLICE_DATA_DIR).`,
 	return cmd
 }
 
+// serverGCPercent is the server's garbage collection target (Go's GOGC) when $GOGC is not set.
+// Most of a busy server's heap is Badger's byte buffers (memtables, and the table builders it keeps
+// for reuse), which hold no pointers and cost a collection little to mark, while Go's default of
+// 100 lets the heap grow to twice what is live: e2e W1 (C guests), four runs of each in turns,
+// peak RSS 396–451 MiB at 25 against 585–769 MiB, CPU per webhook within noise, the collector's
+// share of CPU samples about 3 % against under 1 %.
+const serverGCPercent = 25
+
+// tuneGC sets the collector's target to serverGCPercent unless GOGC is set (lookup is
+// os.LookupEnv), and reports whether it did.
+func tuneGC(lookup func(string) (string, bool)) bool {
+	if _, set := lookup("GOGC"); set {
+		return false
+	}
+	debug.SetGCPercent(serverGCPercent)
+	return true
+}
+
 // serve opens the server, prints where it is, calls ready (when set) once it listens, and
 // serves until ctx ends.
 func serve(ctx context.Context, o server.Options, out io.Writer, ready func(*server.Server, string) error) error {
 	start := time.Now()
+	tuneGC(os.LookupEnv)
 	s, err := server.Open(ctx, o)
 	if err != nil {
 		return err
