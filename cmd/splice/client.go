@@ -571,7 +571,7 @@ func (p *pageFlags) register(cmd *cobra.Command) {
 
 func (p *pageFlags) query() url.Values {
 	q := url.Values{}
-	if p.limit > 0 {
+	if p.limit != 0 { // a negative one is the server's to refuse, as any caller's
 		q.Set("limit", fmt.Sprint(p.limit))
 	}
 	if p.cursor != "" {

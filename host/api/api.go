@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -339,16 +340,19 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	a.o.Metrics.ServeHTTP(w, r)
 }
 
-// page reads ?cursor= and ?limit=.
-func page(r *http.Request) ledger.Page {
-	p := ledger.Page{Cursor: r.URL.Query().Get("cursor")}
+// page reads ?cursor= and ?limit=; a limit that is not a positive integer is answered with 400
+// (ok false).
+func page(w http.ResponseWriter, r *http.Request) (p ledger.Page, ok bool) {
+	p.Cursor = r.URL.Query().Get("cursor")
 	if l := r.URL.Query().Get("limit"); l != "" {
-		var n int
-		if _, err := fmt.Sscanf(l, "%d", &n); err == nil && n > 0 {
-			p.Limit = n
+		n, err := strconv.Atoi(l)
+		if err != nil || n <= 0 {
+			writeProblem(w, problem.BadRequest, fmt.Sprintf("limit %q is not a positive integer", l), nil)
+			return p, false
 		}
+		p.Limit = n
 	}
-	return p
+	return p, true
 }
 
 // listing is the shape of every paginated answer.

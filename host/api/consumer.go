@@ -48,7 +48,11 @@ func (a *API) createCredential(w http.ResponseWriter, r *http.Request, env *Envi
 }
 
 func (a *API) listCredentials(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {
-	list, next, err := env.Credentials.List(r.Context(), consumer, page(r))
+	pg, ok := page(w, r)
+	if !ok {
+		return
+	}
+	list, next, err := env.Credentials.List(r.Context(), consumer, pg)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -120,7 +124,11 @@ func (a *API) createAutomation(w http.ResponseWriter, r *http.Request, env *Envi
 }
 
 func (a *API) listAutomations(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {
-	list, next, err := env.Automations.List(r.Context(), consumer, page(r))
+	pg, ok := page(w, r)
+	if !ok {
+		return
+	}
+	list, next, err := env.Automations.List(r.Context(), consumer, pg)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -210,7 +218,11 @@ func (a *API) setEnabled(w http.ResponseWriter, r *http.Request, env *Environmen
 }
 
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {
-	q := ledger.RunQuery{Consumer: consumer, Automation: r.URL.Query().Get("automation"), Status: ledger.Status(r.URL.Query().Get("status")), Page: page(r)}
+	pg, ok := page(w, r)
+	if !ok {
+		return
+	}
+	q := ledger.RunQuery{Consumer: consumer, Automation: r.URL.Query().Get("automation"), Status: ledger.Status(r.URL.Query().Get("status")), Page: pg}
 	if q.Status != "" && !q.Status.Valid() {
 		writeProblem(w, problem.BadRequest, fmt.Sprintf("status %q is not a run status", q.Status), nil)
 		return
@@ -259,7 +271,11 @@ func (a *API) replayRun(w http.ResponseWriter, r *http.Request, env *Environment
 // EventSource does) or as ?cursor= misses nothing and sees nothing twice.
 func (a *API) activity(w http.ResponseWriter, r *http.Request, env *Environment, consumer string) {
 	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		entries, next, err := env.Store.Activity(r.Context(), consumer, page(r))
+		pg, ok := page(w, r)
+		if !ok {
+			return
+		}
+		entries, next, err := env.Store.Activity(r.Context(), consumer, pg)
 		if err != nil {
 			a.fail(w, err)
 			return
@@ -272,7 +288,10 @@ func (a *API) activity(w http.ResponseWriter, r *http.Request, env *Environment,
 		writeProblem(w, problem.Internal, "this server cannot stream", nil)
 		return
 	}
-	p := page(r)
+	p, ok := page(w, r)
+	if !ok {
+		return
+	}
 	if last := r.Header.Get("Last-Event-ID"); last != "" && p.Cursor == "" {
 		p.Cursor = last
 	}

@@ -718,6 +718,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{"credential without keys", "POST", "/v1/envs/dev/credentials", "/v1/envs/{env}/credentials", consumer, "application/json", `{}`, 422},
 		{"bad run status", "GET", "/v1/envs/dev/runs?status=done", "/v1/envs/{env}/runs", consumer, "", "", 400},
 		{"bad version", "PUT", "/v1/envs/dev/automations/a1?version=0", "/v1/envs/{env}/automations/{id}", consumer, "application/json", `{}`, 400},
+		{"limit zero", "GET", "/v1/envs/dev/runs?limit=0", "/v1/envs/{env}/runs", consumer, "", "", 400},
+		{"limit not a number", "GET", "/v1/envs/dev/activity?limit=ten", "/v1/envs/{env}/activity", consumer, "", "", 400},
+		{"limit with trailing text", "GET", "/v1/envs/dev/credentials?limit=5x", "/v1/envs/{env}/credentials", consumer, "", "", 400},
+		{"limit negative", "GET", "/v1/envs/dev/automations?limit=-1", "/v1/envs/{env}/automations", consumer, "", "", 400},
+		{"limit on connectors", "GET", "/v1/envs/dev/connectors?limit=1.5", "/v1/envs/{env}/connectors", operator, "", "", 400},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

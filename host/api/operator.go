@@ -117,7 +117,11 @@ func (a *API) listConnectors(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	apps, next, err := env.Catalog.Apps(r.Context(), page(r))
+	pg, ok := page(w, r)
+	if !ok {
+		return
+	}
+	apps, next, err := env.Catalog.Apps(r.Context(), pg)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -158,7 +162,11 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	ds, next, err := env.Catalog.Versions(r.Context(), appKey, page(r))
+	pg, ok := page(w, r)
+	if !ok {
+		return
+	}
+	ds, next, err := env.Catalog.Versions(r.Context(), appKey, pg)
 	if err != nil {
 		a.fail(w, err)
 		return
