@@ -25,6 +25,7 @@ type serveFlags struct {
 	envs                                                                []string
 	allowLoopback                                                       bool
 	workers, maxPerConsumer, maxBody, maxInFlight, maxConns, instances  int
+	maxWaiting                                                          int
 	memoryMiB                                                           int64
 	callTimeout, syncWait, shutdownGrace, readTimeout                   time.Duration
 	ratePerConsumer                                                     float64
@@ -41,6 +42,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.IntVar(&f.workers, "workers", 32, "work items run at once, per environment (mostly waiting on fsync and outbound HTTP, so more than the cores)")
 	fs.IntVar(&f.maxPerConsumer, "max-per-consumer", 0, "one consumer's items run at once, per environment (default half the workers)")
 	fs.Float64Var(&f.ratePerConsumer, "rate-per-consumer", 0, "one consumer's items started per second, per environment (0: no rate quota)")
+	fs.IntVar(&f.maxWaiting, "max-waiting", server.DefaultMaxWaiting, "one consumer's work items waiting to run, per environment; webhooks past it get 429 with Retry-After, nothing stored (negative: no bound)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
 	fs.IntVar(&f.instances, "max-instances", 0, "guest instances kept alive across connectors and consumers (0: the sandbox default, 128)")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "the deadline of one guest call (0: 2 s for transforms, 30 s for actions and triggers)")
@@ -104,6 +106,7 @@ func (f *serveFlags) options(log *slog.Logger) server.Options {
 		ShutdownGrace: f.shutdownGrace, Logger: log}
 	o.Limits.MemoryBytes = f.memoryMiB << 20
 	o.MaxInstances = f.instances
+	o.MaxWaiting = f.maxWaiting
 	o.Limits.Timeout = f.callTimeout
 	o.Engine.Workers = f.workers
 	o.Engine.MaxPerConsumer = f.maxPerConsumer

@@ -422,7 +422,7 @@ func TestOpenAPIWebhook(t *testing.T) {
 			t.Errorf("%s: security is %v, want []", name, op["security"])
 		}
 		responses, _ := op["responses"].(map[string]any)
-		for _, status := range []string{"200", "202", "400", "401", "404", "409", "410", "413", "422", "500", "502", "503", "504"} {
+		for _, status := range []string{"200", "202", "400", "401", "404", "409", "410", "413", "422", "429", "500", "502", "503", "504"} {
 			if _, ok := responses[status]; !ok {
 				t.Errorf("%s: the document lists no %s answer", name, status)
 			}

@@ -20,5 +20,7 @@
 // # Overload
 //
 // Past MaxInFlight webhooks in hand, or MaxConns connections, a request is answered 503 with
-// Retry-After at once: never a hang, never a silent drop.
+// Retry-After at once: never a hang, never a silent drop. A webhook whose consumer has as many
+// work items waiting as its environment's store allows (ledger.ErrBacklog) is answered 429 with
+// Retry-After, nothing stored: the sender slows down, the other consumers carry on.
 package ingress

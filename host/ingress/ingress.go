@@ -305,6 +305,10 @@ func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string) (problem.Code,
 	return s.waitReply(ctx, updates, ids, wait)
 }
 
+// backlogRetryAfter is the Retry-After of a webhook refused because its consumer's backlog is
+// full: long enough for some of it to be worked off.
+const backlogRetryAfter = "5"
+
 // duplicateWait bounds the wait of a sync webhook whose event was stored before.
 const duplicateWait = time.Second
 
@@ -319,6 +323,10 @@ func (s *Server) receiveFailed(ctx *fasthttp.RequestCtx, err error) (problem.Cod
 		code, msg = problem.Invalid, err.Error()
 	case errors.Is(err, ErrNotFound):
 		code, msg = problem.NotFound, "no such automation"
+	case errors.Is(err, ledger.ErrBacklog):
+		// The consumer's quota of waiting work: the sender should slow down, as on a 429 of any API.
+		code, msg = problem.TooManyRequests, "too many of this consumer's events are waiting to run; retry later"
+		ctx.Response.Header.Set("Retry-After", backlogRetryAfter)
 	default:
 		// The store failed or timed out: nothing is acknowledged, the sender should retry.
 		s.o.Logger.Error("ingress: receive", "err", err)

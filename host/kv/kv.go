@@ -391,6 +391,48 @@ func (db *DB) ScanKeys(prefix, after []byte, limit int) (kvs []KV, next []byte, 
 	return db.scan(prefix, after, limit, false)
 }
 
+// Snapshot is a consistent view of the database as of its making: writes committed later are
+// not in it. Close it when done: Close of the DB waits for it.
+type Snapshot struct {
+	db   *DB
+	txn  *badger.Txn
+	once sync.Once
+}
+
+// Snapshot makes a snapshot of what is committed now.
+func (db *DB) Snapshot() (*Snapshot, error) {
+	db.rw.RLock()
+	if db.closed {
+		db.rw.RUnlock()
+		return nil, ErrClosed
+	}
+	return &Snapshot{db: db, txn: db.bdb.NewTransaction(false)}, nil
+}
+
+// Close releases the snapshot.
+func (s *Snapshot) Close() {
+	s.once.Do(func() {
+		s.txn.Discard()
+		s.db.rw.RUnlock()
+	})
+}
+
+// CountKeys counts the keys under prefix in the snapshot, reading keys only.
+func (s *Snapshot) CountKeys(prefix []byte) int {
+	io := badger.DefaultIteratorOptions
+	io.Prefix = prefix
+	io.PrefetchValues = false
+	it := s.txn.NewIterator(io)
+	defer it.Close()
+	n := 0
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		if !bytes.HasPrefix(it.Item().Key(), splicePrefix) {
+			n++
+		}
+	}
+	return n
+}
+
 func (db *DB) scan(prefix, after []byte, limit int, values bool) (kvs []KV, next []byte, err error) {
 	if limit < 1 {
 		return nil, nil, fmt.Errorf("kv: scan %q: limit %d below 1", prefix, limit)

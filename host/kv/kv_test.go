@@ -600,3 +600,57 @@ func TestScanKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestCountKeys counts the keys under a prefix in a snapshot: kv's own metadata, other prefixes
+// and later writes left out; Close waits for the snapshot.
+func TestCountKeys(t *testing.T) {
+	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var ops []kv.Op
+	for i := range 2500 {
+		ops = append(ops, kv.Put([]byte(fmt.Sprintf("a/%05d", i)), nil))
+	}
+	ops = append(ops, kv.Put([]byte("b/1"), []byte("x")), kv.Put([]byte("a"), []byte("no slash")))
+	for len(ops) > 0 {
+		n := min(len(ops), 1000)
+		if err := db.Write(ctx, ops[:n]...); err != nil {
+			t.Fatal(err)
+		}
+		ops = ops[n:]
+	}
+	if err := db.Write(ctx, kv.Delete([]byte("a/00007"))); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written after the snapshot: not in it.
+	if err := db.Write(ctx, kv.Put([]byte("a/later"), nil), kv.Delete([]byte("a/00008"))); err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string]int{"a/": 2499, "b/": 1, "c/": 0, "": 2499 + 1 + 1} {
+		if n := snap.CountKeys([]byte(prefix)); n != want {
+			t.Errorf("CountKeys(%q) = %d; want %d", prefix, n, want)
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		db.Close() // waits for the snapshot
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close did not wait for the open snapshot")
+	case <-time.After(50 * time.Millisecond):
+	}
+	snap.Close()
+	<-closed
+	if _, err := db.Snapshot(); !errors.Is(err, kv.ErrClosed) {
+		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}

@@ -43,6 +43,27 @@ func (s *Embedded) Accept(ctx context.Context, events []NewEvent) ([]Accepted, e
 			return nil, fmt.Errorf("ledger: accept event %d: %w", i, err)
 		}
 	}
+	// Room under Options.MaxWaiting, per consumer, held until the write is done and what it
+	// stored is counted (accept activates it).
+	var perConsumer map[string]int
+	if s.maxWaiting > 0 {
+		perConsumer = map[string]int{}
+		for i := range events {
+			perConsumer[events[i].Consumer]++
+		}
+	}
+	for c, n := range perConsumer {
+		took, count, err := s.reserve(c, n)
+		if err != nil {
+			return nil, err
+		}
+		if took {
+			defer s.unreserve(c, n)
+		}
+		if count {
+			defer s.startCount(c)
+		}
+	}
 	for attempt := range 8 {
 		out, err := s.accept(ctx, events, attempt == 0)
 		if !errors.Is(err, ErrConflict) {

@@ -24,6 +24,11 @@ type Options struct {
 	// DedupeRetention is how long an event's DedupeKey keeps a second event with the same key
 	// out; 0 means DefaultDedupeRetention.
 	DedupeRetention time.Duration `json:"dedupeRetention"`
+	// MaxWaiting bounds one consumer's waiting items (accepted or enqueued and not yet settled,
+	// leased ones included): an Accept that would take them past it stores nothing and fails with
+	// ErrBacklog. Items an Ack or a Requeue enqueues (retries, next steps, replays) are never
+	// refused, so they may pass it. 0 means no bound. backlog.go says how they are counted.
+	MaxWaiting int `json:"maxWaiting"`
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `json:"-"`
 }
@@ -39,6 +44,9 @@ type Embedded struct {
 	cache     cache
 	runLocks  [64]sync.Mutex // striped by run id: a run's read-modify-write of its record
 	seed      maphash.Seed
+	// maxWaiting is Options.MaxWaiting; counting waits for the counts it started (backlog.go).
+	maxWaiting int
+	counting   sync.WaitGroup
 
 	mu     sync.Mutex
 	closed bool
@@ -53,13 +61,16 @@ func Open(ctx context.Context, db *kv.DB, opts Options) (*Embedded, error) {
 	if opts.DedupeRetention < 0 {
 		return nil, fmt.Errorf("%w: options: negative dedupeRetention %s", ErrInvalid, opts.DedupeRetention)
 	}
+	if opts.MaxWaiting < 0 {
+		return nil, fmt.Errorf("%w: options: negative maxWaiting %d", ErrInvalid, opts.MaxWaiting)
+	}
 	if opts.DedupeRetention == 0 {
 		opts.DedupeRetention = DefaultDedupeRetention
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Embedded{db: db, now: opts.Now, retention: opts.DedupeRetention, seed: maphash.MakeSeed()}
+	s := &Embedded{db: db, now: opts.Now, retention: opts.DedupeRetention, seed: maphash.MakeSeed(), maxWaiting: opts.MaxWaiting}
 	s.q.init()
 	s.cache.init()
 	if err := s.q.load(ctx, db); err != nil {
@@ -77,11 +88,13 @@ func Open(ctx context.Context, db *kv.DB, opts Options) (*Embedded, error) {
 	return s, nil
 }
 
-// Close makes every later call fail with ErrClosed. It does not close the kv database.
+// Close makes every later call fail with ErrClosed, and waits for the counts of waiting items it
+// started. It does not close the kv database.
 func (s *Embedded) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
+	s.mu.Unlock()
+	s.counting.Wait()
 	return nil
 }
 

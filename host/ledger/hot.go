@@ -251,6 +251,7 @@ func (q *queue) forget(consumer string) {
 		q.hotKeys -= w.hot.live
 	}
 	delete(q.consumers, consumer)
+	q.noneWaiting(consumer)
 	for i, c := range q.ring {
 		if c == consumer {
 			q.ring = append(q.ring[:i], q.ring[i+1:]...)

@@ -24,6 +24,9 @@ var (
 	ErrInvalid = errors.New("ledger: invalid argument")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("ledger: closed")
+	// ErrBacklog is returned by [Store.Accept] when storing the events would take a consumer's
+	// waiting items past the store's bound: nothing was stored; the sender should retry later.
+	ErrBacklog = errors.New("ledger: the consumer's queue is full")
 )
 
 // Limits every backend enforces, so that callers see the same refusals everywhere.
@@ -54,7 +57,9 @@ type Store interface {
 	// Accept stores events and, in the same commit, enqueues one work item per stored event
 	// (due at once). An event whose DedupeKey was accepted before for the same consumer and
 	// automation within the retention window is not stored again: its result is the first
-	// event's id with Duplicate set. At most MaxAcceptEvents events per call.
+	// event's id with Duplicate set. At most MaxAcceptEvents events per call. A store that bounds
+	// each consumer's waiting items refuses events that would pass the bound with ErrBacklog, and
+	// stores none of the call's events then.
 	Accept(ctx context.Context, events []NewEvent) ([]Accepted, error)
 	// Event returns a stored event of consumer.
 	Event(ctx context.Context, consumer, id string) (Event, error)

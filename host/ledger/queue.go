@@ -27,6 +27,10 @@ type queue struct {
 	ready     chan struct{}
 	hotKeys   int // the keys of the exact consumers' hot sets
 	hotLimit  int // maxHotKeys, lowered by tests
+	// backlogs count the consumers' waiting items for Options.MaxWaiting (backlog.go); uncounted
+	// are the consumers that had waiting items at Open and have not been counted since.
+	backlogs  map[string]*backlog
+	uncounted map[string]bool
 	// hook, set only by tests, is called by takeHot after its walk of a hot set ("walked") and
 	// after each claim ("claimed"), from the leasing goroutine, to order a race.
 	hook func(stage string)
@@ -73,6 +77,8 @@ func (q *queue) init() {
 	q.leases = map[string]*held{}
 	q.ready = make(chan struct{}, 1)
 	q.hotLimit = maxHotKeys
+	q.backlogs = map[string]*backlog{}
+	q.uncounted = map[string]bool{}
 }
 
 // load finds the consumers that have waiting items with one seek per consumer, not a scan of
@@ -101,6 +107,7 @@ func (q *queue) load(ctx context.Context, db *kv.DB) error {
 		}
 		q.consumers[consumer] = &waiting{}
 		q.ring = append(q.ring, consumer)
+		q.uncounted[consumer] = true
 		// A due time is below 2^63, so its first byte is below 0xff: this skips the consumer.
 		after = append(readyPrefix(consumer), 0xff)
 	}
@@ -126,6 +133,7 @@ func (q *queue) activate(consumer string, due time.Time, id string) {
 		q.ring = append(q.ring, consumer)
 	}
 	q.addHot(w, consumer, due, id)
+	q.changeWaiting(consumer, 1)
 	w.gen++
 	if !w.wait.IsZero() && due.Before(w.wait) {
 		w.wait = due
@@ -506,6 +514,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 			delete(q.leases, id)
 		}
 		q.settleHot(h.item.Consumer, h.ready)
+		q.changeWaiting(h.item.Consumer, -1)
 		// The consumer may have been set to wait for this lease to expire: scan it again.
 		if w := q.consumers[h.item.Consumer]; w != nil {
 			w.wait = time.Time{}

@@ -70,7 +70,7 @@ func (s *Server) openEnv(ctx context.Context, name string) (*env, error) {
 
 func (e *env) open(ctx context.Context) error {
 	var err error
-	if e.store, err = ledger.Open(ctx, e.db, ledger.Options{}); err != nil {
+	if e.store, err = ledger.Open(ctx, e.db, ledger.Options{MaxWaiting: max(0, e.s.o.MaxWaiting)}); err != nil {
 		return err
 	}
 	if e.creds, err = credential.Open(ctx, e.store, credential.Options{Env: e.name, Master: e.s.master}); err != nil {

@@ -27,6 +27,9 @@ const (
 	DefaultDataDir       = ".splice"
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultShutdownGrace = 30 * time.Second
+	// DefaultMaxWaiting is Options.MaxWaiting's default: some 700 MB of a W1-like workload's
+	// records (about 7 KB per webhook) per consumer and environment.
+	DefaultMaxWaiting = 100_000
 )
 
 // Options configures a Server. The zero value serves ./.splice on 127.0.0.1:8080.
@@ -60,6 +63,11 @@ type Options struct {
 	CacheDir string `json:"cacheDir"`
 	// MaxInstances bounds live guest instances; default the sandbox's.
 	MaxInstances int `json:"maxInstances"`
+	// MaxWaiting bounds one consumer's waiting work items in an environment (accepted, not yet
+	// settled): a webhook that would pass it is answered 429 with Retry-After, nothing stored, so
+	// that one consumer's flood cannot fill the disk under every other's. 0 means
+	// DefaultMaxWaiting; negative means no bound.
+	MaxWaiting int `json:"maxWaiting"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
 	// and Logger are the server's).
 	Engine engine.Options `json:"engine"`
@@ -120,6 +128,9 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.ShutdownGrace == 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
+	}
+	if o.MaxWaiting == 0 {
+		o.MaxWaiting = DefaultMaxWaiting
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

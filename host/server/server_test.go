@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -414,20 +415,32 @@ func TestAuthMatrix(t *testing.T) {
 
 // TestSlowClientsAndOverload: a client that sends its headers too slowly is cut off after the
 // read timeout; past MaxInFlight webhooks in hand the answer is 503 with Retry-After at once.
-func TestSlowClientsAndOverload(t *testing.T) {
-	release := make(chan struct{})
-	entered := make(chan struct{}, 16)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// blockingUpstream is a loopback upstream whose requests are held until release is called
+// (each one entering says so on entered); release is called at the test's end too.
+func blockingUpstream(t *testing.T) (up *httptest.Server, entered <-chan struct{}, release func()) {
+	gate := make(chan struct{})
+	in := make(chan struct{}, 16)
+	up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		entered <- struct{}{}
+		in <- struct{}{}
 		select {
-		case <-release:
+		case <-gate:
 		case <-r.Context().Done():
 		}
 		fmt.Fprint(w, `{"ok":true}`)
 	}))
-	defer up.Close()
-	defer close(release)
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(func() {
+		release()
+		up.Close()
+	})
+	return up, in, release
+}
+
+func TestSlowClientsAndOverload(t *testing.T) {
+	up, entered, release := blockingUpstream(t)
+	defer release() // before the server stops (t.Cleanup), so that its runs end
 	h := start(t, t.TempDir(), func(o *server.Options) {
 		o.Ingress.ReadTimeout = 300 * time.Millisecond
 		o.Ingress.MaxInFlight = 1
@@ -488,7 +501,7 @@ func TestSlowClientsAndOverload(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	release <- struct{}{}
+	release()
 	if st := <-first; st != 200 {
 		t.Errorf("the waiting sync webhook: %d, want 200", st)
 	}
@@ -647,5 +660,66 @@ func TestRejectedManifest(t *testing.T) {
 	d := answer.Error.Details
 	if st != 422 || answer.Error.Code != "connector_rejected" || d.Subject != "manifest" || len(d.Causes) == 0 || d.Causes[0].Message == "" {
 		t.Errorf("push of a bad manifest: %d %+v", st, answer)
+	}
+}
+
+// TestBacklogBound: a consumer's waiting work items are bounded (server.Options.MaxWaiting): past
+// the bound its webhooks get 429 with Retry-After and nothing is stored, while another consumer's
+// webhooks go in; once its runs end there is room again.
+func TestBacklogBound(t *testing.T) {
+	up, entered, open := blockingUpstream(t)
+	defer open() // before the server stops (t.Cleanup), so that its runs end
+	h := start(t, t.TempDir(), func(o *server.Options) {
+		o.MaxWaiting = 2
+		o.Engine.MaxPerConsumer = 1 // one of the consumer's items runs, the others wait
+	})
+	hook := func(consumer string) string {
+		tok := h.setup(consumer)
+		h.json("POST", "/v1/envs/development/credentials", tok, `{"credentialKey": "probe", "appKey": "http-probe", "secrets": {"apiKey": "k"}}`, 201, nil)
+		var a automationView
+		h.json("POST", "/v1/envs/development/automations", tok, fmt.Sprintf(`{"name": "slow", "trigger": {"appKey": "echo", "triggerKey": "received"},
+		 "steps": [{"id": "get", "appKey": "http-probe", "actionKey": "fetch", "credentialKey": "probe", "inputParams": {"url": "%s/slow"}}]}`, up.URL), 201, &a)
+		return h.url + "/hooks/development/" + a.ID
+	}
+	acme, other := hook("acme"), hook("other")
+	fire := func(url string, n int) (int, http.Header, string) {
+		t.Helper()
+		resp, err := http.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(body)
+	}
+	if st, _, body := fire(acme, 1); st != 202 {
+		t.Fatalf("webhook 1: %d %s", st, body)
+	}
+	select { // its run holds the consumer's one slot, at the upstream
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first run never reached the upstream")
+	}
+	if st, _, body := fire(acme, 2); st != 202 {
+		t.Fatalf("webhook 2: %d %s", st, body)
+	}
+	st, header, body := fire(acme, 3)
+	if st != 429 || header.Get("Retry-After") == "" || !strings.Contains(body, `"too_many_requests"`) {
+		t.Fatalf("webhook 3, past the bound of 2: %d %v %s; want 429 too_many_requests with Retry-After", st, header, body)
+	}
+	if st, _, body := fire(other, 1); st != 202 {
+		t.Fatalf("another consumer's webhook: %d %s", st, body)
+	}
+	open() // the runs end; their items leave the queue
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 4; ; n++ {
+		st, _, body := fire(acme, n)
+		if st == 202 {
+			break
+		}
+		if st != 429 || time.Now().After(deadline) {
+			t.Fatalf("after the runs ended: %d %s", st, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
