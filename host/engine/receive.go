@@ -61,6 +61,10 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	if !ok || t.Kind != abi.TriggerWebhook {
 		return Received{}, fmt.Errorf("%w: %s has no webhook trigger %q", ErrNotWebhook, tr.AppKey, tr.TriggerKey)
 	}
+	if e.o.Store.Backlogged(consumer) {
+		// Its events would be refused: spare the trigger call (a flood costs little).
+		return Received{}, fmt.Errorf("%w: consumer %q", ledger.ErrBacklog, consumer)
+	}
 	params := json.RawMessage(`{}`)
 	if prog.TriggerInput != nil {
 		params, _ = prog.TriggerInput.Eval(mustJSON(map[string]any{

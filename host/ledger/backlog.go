@@ -116,6 +116,18 @@ func (s *Embedded) startCount(consumer string) {
 	}()
 }
 
+// Backlogged implements [Store.Backlogged]: a consumer whose count is not known yet is not.
+func (s *Embedded) Backlogged(consumer string) bool {
+	if s.maxWaiting <= 0 {
+		return false
+	}
+	q := &s.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b := q.backlogs[consumer]
+	return b != nil && b.known && b.n+b.reserved >= s.maxWaiting
+}
+
 func (s *Embedded) unreserve(consumer string, n int) {
 	s.q.mu.Lock()
 	defer s.q.mu.Unlock()

@@ -42,12 +42,18 @@ func TestMaxWaiting(t *testing.T) {
 	}
 	mustAccept := func(s *ledger.Embedded, consumer string) {
 		t.Helper()
+		if s.Backlogged(consumer) {
+			t.Errorf("before accept %d for %s: backlogged", n+1, consumer)
+		}
 		if err := accept(s, consumer); err != nil {
 			t.Fatalf("accept %d for %s: %v", n, consumer, err)
 		}
 	}
 	mustRefuse := func(s *ledger.Embedded, consumer string) {
 		t.Helper()
+		if !s.Backlogged(consumer) {
+			t.Errorf("before accept %d for %s: not backlogged", n+1, consumer)
+		}
 		if err := accept(s, consumer); !errors.Is(err, ledger.ErrBacklog) {
 			t.Fatalf("accept %d for %s past the bound: %v, want ErrBacklog", n, consumer, err)
 		}

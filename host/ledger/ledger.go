@@ -61,6 +61,10 @@ type Store interface {
 	// each consumer's waiting items refuses events that would pass the bound with ErrBacklog, and
 	// stores none of the call's events then.
 	Accept(ctx context.Context, events []NewEvent) ([]Accepted, error)
+	// Backlogged reports whether consumer is at the store's bound of waiting items, so that Accept
+	// would refuse its next event with ErrBacklog: a hint that lets a caller skip the work (a
+	// trigger call) of an event that would be refused. Accept still decides.
+	Backlogged(consumer string) bool
 	// Event returns a stored event of consumer.
 	Event(ctx context.Context, consumer, id string) (Event, error)
 

@@ -664,8 +664,8 @@ func TestRejectedManifest(t *testing.T) {
 }
 
 // TestBacklogBound: a consumer's waiting work items are bounded (server.Options.MaxWaiting): past
-// the bound its webhooks get 429 with Retry-After and nothing is stored, while another consumer's
-// webhooks go in; once its runs end there is room again.
+// the bound its webhooks get 429 with Retry-After, nothing stored and no trigger called, while
+// another consumer's webhooks go in; once its runs end there is room again.
 func TestBacklogBound(t *testing.T) {
 	up, entered, open := blockingUpstream(t)
 	defer open() // before the server stops (t.Cleanup), so that its runs end
@@ -706,6 +706,21 @@ func TestBacklogBound(t *testing.T) {
 	st, header, body := fire(acme, 3)
 	if st != 429 || header.Get("Retry-After") == "" || !strings.Contains(body, `"too_many_requests"`) {
 		t.Fatalf("webhook 3, past the bound of 2: %d %v %s; want 429 too_many_requests with Retry-After", st, header, body)
+	}
+	// The refused webhook cost no trigger call: the store said the consumer was full first.
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`splice_sandbox_calls_total{env="development",export="trigger",outcome="ok"} 2`,
+		`splice_ingress_webhooks_rejected_total{env="development",reason="too_many_requests"} 1`,
+	} {
+		if !strings.Contains(string(m), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if st, _, body := fire(other, 1); st != 202 {
 		t.Fatalf("another consumer's webhook: %d %s", st, body)
