@@ -35,7 +35,7 @@
 //	ra/<consumer>/<automation>/<run id>          "" runs by automation
 //	rt/<consumer>/<status>/<run id>              "" runs by status
 //	ac/<seq, 8 bytes>                            activity entry
-//	ax/<consumer>/<seq, 8 bytes>                 a copy of a consumer's activity entry
+//	ax/<consumer>/<seq, 8 bytes>                 "" for each of a consumer's activity entries (older databases: a copy of it)
 //	ob/<kind>/c<consumer>/<id>                   object {key, version, value} ("c" alone: the environment's)
 //	bl/<sha256>/c/<index, 4 bytes>               blob chunk of 512 KiB
 //	bl/<sha256>/h                                blob header {size, chunks}, written after the chunks

@@ -94,7 +94,8 @@ func (s *Embedded) activityOps(entries []Activity, consumer string, now time.Tim
 		}
 		w.ops = append(w.ops, kv.Put(actKey(a.Seq), b))
 		if a.Consumer != "" {
-			w.ops = append(w.ops, kv.Put(actOfKey(a.Consumer, a.Seq), b))
+			// The consumer's feed is an index: the entry is stored once, under ac/.
+			w.ops = append(w.ops, kv.Put(actOfKey(a.Consumer, a.Seq), nil))
 		}
 	}
 	return w, nil
@@ -144,8 +145,16 @@ func (s *Embedded) Activity(ctx context.Context, consumer string, p Page) ([]Act
 		if seq > visible {
 			break
 		}
+		v := e.Value
+		if len(v) == 0 && consumer != "" {
+			// An index entry of the consumer's feed (databases written before it was one hold a
+			// copy of the entry instead, read as it is).
+			if v, err = s.get(actKey(seq)); err != nil {
+				return nil, "", fmt.Errorf("ledger: activity %d of %q: %w", seq, consumer, err)
+			}
+		}
 		var a Activity
-		if err := decode(e.Value, &a); err != nil {
+		if err := decode(v, &a); err != nil {
 			return nil, "", fmt.Errorf("ledger: %q: %w", e.Key, err)
 		}
 		out = append(out, a)

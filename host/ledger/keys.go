@@ -25,7 +25,7 @@ const (
 	pByAuto = "ra/" // ra/<consumer>/<automation>/<run id> → ""
 	pByStat = "rt/" // rt/<consumer>/<status>/<run id> → ""
 	pAct    = "ac/" // ac/<seq, 8 bytes> → activity
-	pActOf  = "ax/" // ax/<consumer>/<seq, 8 bytes> → activity (a copy, for the consumer's feed)
+	pActOf  = "ax/" // ax/<consumer>/<seq, 8 bytes> → "" (the consumer's feed; a copy of the entry in older databases)
 	pObject = "ob/" // ob/<kind>/c<consumer>/<id> → object
 	pBlob   = "bl/" // bl/<digest>/h → blob header; bl/<digest>/c/<index, 4 bytes> → chunk
 )
