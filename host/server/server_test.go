@@ -222,13 +222,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("globex lists %d of acme's runs", len(none.Items))
 	}
 
-	resp, err := http.Get(h.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	h.metricsHave(
 		`splice_ingress_webhooks_accepted_total{env="development"} 5`,
 		`splice_engine_runs_total{env="development",status="succeeded"} 5`,
 		`splice_broker_requests_total{env="development",outcome="2xx"} 5`,
@@ -238,9 +232,27 @@ func TestEndToEnd(t *testing.T) {
 		`splice_ingress_ack_seconds_count{env="development"} 5`,
 		`splice_engine_queue_depth{env="development"} 0`,
 		`splice_sandbox_instances_live `,
-	} {
-		if !strings.Contains(string(m), want) {
-			t.Errorf("/metrics lacks %s", want)
+	)
+}
+
+// metricsHave reads /metrics and reports each of wants that is not a line of it (a want ending
+// in a space: the start of one).
+func (h *harness) metricsHave(wants ...string) {
+	h.t.Helper()
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := "\n" + string(m)
+	for _, want := range wants {
+		line := "\n" + want
+		if !strings.HasSuffix(want, " ") {
+			line += "\n"
+		}
+		if !strings.Contains(text, line) {
+			h.t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }
@@ -708,20 +720,10 @@ func TestBacklogBound(t *testing.T) {
 		t.Fatalf("webhook 3, past the bound of 2: %d %v %s; want 429 too_many_requests with Retry-After", st, header, body)
 	}
 	// The refused webhook cost no trigger call: the store said the consumer was full first.
-	resp, err := http.Get(h.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	h.metricsHave(
 		`splice_sandbox_calls_total{env="development",export="trigger",outcome="ok"} 2`,
 		`splice_ingress_webhooks_rejected_total{env="development",reason="too_many_requests"} 1`,
-	} {
-		if !strings.Contains(string(m), want+"\n") {
-			t.Errorf("/metrics lacks %s", want)
-		}
-	}
+	)
 	if st, _, body := fire(other, 1); st != 202 {
 		t.Fatalf("another consumer's webhook: %d %s", st, body)
 	}
