@@ -140,6 +140,18 @@ func TestMembersAndElements(t *testing.T) {
 		`[ "]" , [ "[" ] , { } , -1 , true ]`, `{"a":1e5,"b":null}`, `[0,[1,[2]],"\\"]`) {
 		checkWalk(t, []byte(doc))
 	}
+	// Not JSON: no panic (Members used to slice past the end of `{"a"`).
+	for _, doc := range append(invalidCases, `{"a"`, `{"a" `, `{"a":`, `["a",`, `{"a":1,"b`) {
+		Members([]byte(doc), func(_, _ []byte) bool { return true })
+		Elements([]byte(doc), func([]byte) bool { return true })
+	}
+	// Compact.
+	for doc, want := range map[string]bool{`{"a":[1,"b c",{"d\\\" ":null}]}`: true, `{"a": 1}`: false, `[1 ]`: false,
+		` 1`: false, `"\\"`: true, `"a\"\n"`: true, `{"a":"x","b":"\\" }`: false} {
+		if got := Compact([]byte(doc)); got != want {
+			t.Errorf("Compact(%s) = %v, want %v", doc, got, want)
+		}
+	}
 	// Stopping early.
 	n := 0
 	Members(order, func(_, _ []byte) bool { n++; return n < 2 })
@@ -159,7 +171,17 @@ func FuzzValid(f *testing.F) {
 		}
 		if got {
 			checkWalk(t, doc)
+			var c bytes.Buffer
+			_ = json.Compact(&c, doc)
+			if Compact(doc) != bytes.Equal(c.Bytes(), doc) {
+				t.Fatalf("Compact(%q) = %v, but json.Compact gives %q", doc, Compact(doc), c.Bytes())
+			}
+			return
 		}
+		Compact(doc)
+		// Not JSON: the walkers may hand out anything, but must not panic.
+		Members(doc, func(name, value []byte) bool { Elements(value, func([]byte) bool { return true }); return true })
+		Elements(doc, func(value []byte) bool { Members(value, func(_, _ []byte) bool { return true }); return true })
 	})
 }
 
