@@ -12,6 +12,20 @@ import (
 // b. Anything else (a "response", other members, escapes, duplicates) is decoded by json.Unmarshal.
 // FuzzDecodeTriggerOutput checks the two agree.
 func DecodeTriggerOutput(b []byte) (TriggerOutput, error) {
+	if !jsonscan.Valid(b) {
+		var out TriggerOutput
+		err := json.Unmarshal(b, &out) // its syntax error
+		return out, err
+	}
+	return DecodeValidTriggerOutput(b)
+}
+
+// DecodeValidTriggerOutput is [DecodeTriggerOutput] for a b already known to be one JSON value
+// as jsonscan.Valid accepts it, which it does not check again: the sandbox checks every output it
+// returns (unless the call asked for raw output). It saves one full pass over the output, whose
+// payloads are most of it. Given a b that is not valid JSON it returns some output or error (a
+// payload may then be invalid too), and never panics.
+func DecodeValidTriggerOutput(b []byte) (TriggerOutput, error) {
 	if out, ok := decodeTriggerOutput(b); ok {
 		return out, nil
 	}
@@ -20,11 +34,9 @@ func DecodeTriggerOutput(b []byte) (TriggerOutput, error) {
 	return out, err
 }
 
-// decodeTriggerOutput is the fast path of DecodeTriggerOutput; ok is false when it cannot tell.
+// decodeTriggerOutput is the fast path of DecodeValidTriggerOutput, for a b that is valid JSON;
+// ok is false when it cannot tell.
 func decodeTriggerOutput(b []byte) (out TriggerOutput, ok bool) {
-	if !jsonscan.Valid(b) {
-		return out, false
-	}
 	var seenEvents, seenState, bad bool
 	isObject := jsonscan.Members(b, func(name, value []byte) bool {
 		switch {
@@ -88,4 +100,29 @@ func plainString(tok []byte) (string, bool) {
 		}
 	}
 	return string(tok[1 : len(tok)-1]), true
+}
+
+// DecodeValidOutput returns the "output" member of an action's or a transform's output, b, as
+// json.Unmarshal into an [ActionOutput] sets it (nil when absent), for a b already known to be
+// one JSON value as jsonscan.Valid accepts it (the sandbox checks every output it returns). The
+// usual shape, an object whose one member is "output", is picked apart without decoding; anything
+// else goes to json.Unmarshal. FuzzDecodeValidOutput checks the two agree. Given a b that is not
+// valid JSON it returns some value or error, and never panics.
+func DecodeValidOutput(b []byte) (json.RawMessage, error) {
+	var out json.RawMessage
+	n := 0
+	isObject := jsonscan.Members(b, func(name, value []byte) bool {
+		n++
+		if n == 1 && string(name) == `"output"` {
+			out = value
+			return true
+		}
+		return false
+	})
+	if isObject && n == 1 && out != nil {
+		return out, nil
+	}
+	var o ActionOutput
+	err := json.Unmarshal(b, &o)
+	return o.Output, err
 }

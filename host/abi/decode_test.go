@@ -21,13 +21,18 @@ var triggerOutputs = []string{
 	`{"other":1}`, `null`, `[]`, `"x"`, `{"events":[}`, ``, `{"state":1,"state":2}`,
 }
 
-// checkTriggerOutput checks DecodeTriggerOutput against json.Unmarshal.
+// checkTriggerOutput checks DecodeTriggerOutput against json.Unmarshal, and
+// DecodeValidTriggerOutput too when doc is valid JSON (on any other doc it must not panic).
 func checkTriggerOutput(t *testing.T, doc []byte) {
 	var want TriggerOutput
 	wantErr := json.Unmarshal(doc, &want)
 	got, err := DecodeTriggerOutput(doc)
 	if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\n got %#v, %v\nwant %#v, %v", doc, got, err, want, wantErr)
+	}
+	got, err = DecodeValidTriggerOutput(doc)
+	if json.Valid(doc) && (fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want)) {
+		t.Fatalf("DecodeValidTriggerOutput(%q):\n got %#v, %v\nwant %#v, %v", doc, got, err, want, wantErr)
 	}
 }
 
@@ -67,6 +72,7 @@ func BenchmarkDecodeTriggerOutput(b *testing.B) {
 	}{
 		{"encoding-json", func(b []byte) error { var out TriggerOutput; return json.Unmarshal(b, &out) }},
 		{"DecodeTriggerOutput", func(b []byte) error { _, err := DecodeTriggerOutput(b); return err }},
+		{"DecodeValidTriggerOutput", func(b []byte) error { _, err := DecodeValidTriggerOutput(b); return err }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
@@ -78,4 +84,38 @@ func BenchmarkDecodeTriggerOutput(b *testing.B) {
 			}
 		})
 	}
+}
+
+var outputs = []string{
+	`{"output":{"id":1042,"total":123.4}}`, ` { "output" : [1, 2] } `, `{"output":null}`, `{"output":"x"}`,
+	// Slow paths.
+	`{}`, `{"output":1,"output":2}`, `{"Output":1}`, `{"\u006futput":1}`, `{"output":1,"other":2}`,
+	`{"other":2,"output":1}`, `null`, `[]`, `1`, `{"output":}`, ``,
+}
+
+// checkOutput checks DecodeValidOutput against json.Unmarshal on a valid doc; on any other doc it
+// must not panic.
+func checkOutput(t *testing.T, doc []byte) {
+	got, err := DecodeValidOutput(doc)
+	if !json.Valid(doc) {
+		return
+	}
+	var want ActionOutput
+	wantErr := json.Unmarshal(doc, &want)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want.Output) {
+		t.Fatalf("%q:\n got %q, %v\nwant %q, %v", doc, got, err, want.Output, wantErr)
+	}
+}
+
+func TestDecodeValidOutput(t *testing.T) {
+	for _, doc := range outputs {
+		checkOutput(t, []byte(doc))
+	}
+}
+
+func FuzzDecodeValidOutput(f *testing.F) {
+	for _, doc := range outputs {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) { checkOutput(t, doc) })
 }

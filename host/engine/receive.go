@@ -72,7 +72,10 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 			"consumer":   map[string]string{"key": consumer},
 		}))
 	}
-	in := mustJSON(abi.TriggerInput{Op: abi.TriggerOpReceive, Key: tr.TriggerKey, Params: params, Request: req})
+	in, err := abi.AppendTriggerInput(nil, &abi.TriggerInput{Op: abi.TriggerOpReceive, Key: tr.TriggerKey, Params: params, Request: req})
+	if err != nil {
+		return Received{}, fmt.Errorf("engine: automation %s: %w", automationID, err)
+	}
 	sess := e.o.Broker.Session(brokerNoNetwork(consumer, m))
 	cctx, cancel := e.callContext(ctx)
 	defer cancel()
@@ -81,7 +84,7 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	if err != nil {
 		return Received{}, fmt.Errorf("%w: %w", ErrTrigger, err)
 	}
-	out, err := abi.DecodeTriggerOutput(res.Output)
+	out, err := abi.DecodeValidTriggerOutput(res.Output) // the sandbox checked it is JSON
 	if err != nil {
 		return Received{}, fmt.Errorf("%w: its output is not a trigger output: %v", ErrTrigger, err)
 	}

@@ -5,19 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/automation"
+	"github.com/splicehq/splice/host/broker"
+	"github.com/splicehq/splice/host/internal/jsonscan"
+	"github.com/splicehq/splice/host/ledger"
+	"github.com/splicehq/splice/host/queue"
+	"github.com/splicehq/splice/host/sandbox"
+	"github.com/splicehq/splice/host/validate"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/splicehq/splice/host/abi"
-	"github.com/splicehq/splice/host/automation"
-	"github.com/splicehq/splice/host/broker"
-	"github.com/splicehq/splice/host/ledger"
-	"github.com/splicehq/splice/host/queue"
-	"github.com/splicehq/splice/host/sandbox"
-	"github.com/splicehq/splice/host/validate"
 )
 
 // stepFailure is a failed step: what to record and whether it may be retried (and after what).
@@ -348,6 +349,9 @@ func appendString(b []byte, s string) []byte {
 // compactJSON returns b compacted, or b itself when it is not valid JSON (the caller's
 // validation reports that).
 func compactJSON(b json.RawMessage) json.RawMessage {
+	if jsonscan.Compact(b) {
+		return b // as compaction would leave it (or not JSON, which the caller's validation reports)
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(b))
 	if json.Compact(&buf, b) != nil {
@@ -494,13 +498,11 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 	if err != nil {
 		return classify(err, sess)
 	}
-	var env struct {
-		Output json.RawMessage `json:"output"`
-	}
-	if err := json.Unmarshal(res.Output, &env); err != nil || len(env.Output) == 0 {
+	output, err := abi.DecodeValidOutput(res.Output) // the sandbox checked it is JSON
+	if err != nil || len(output) == 0 {
 		return permanent("invalid_output", "the %s export's output has no \"output\" member", export)
 	}
-	rec.Output = compactJSON(env.Output)
+	rec.Output = compactJSON(output)
 	if err := e.validate(outSchema, rec.Output); err != nil {
 		return permanent("invalid_output", "%v", err)
 	}

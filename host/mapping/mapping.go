@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // Limits on what Compile accepts.
@@ -451,6 +453,9 @@ func compact(r gjson.Result) string {
 	}
 	if r.Type != gjson.JSON {
 		return raw
+	}
+	if b := []byte(raw); jsonscan.Valid(b) && jsonscan.Compact(b) {
+		return raw // what json.Compact would return, in a fraction of its time
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(raw)); err != nil {
