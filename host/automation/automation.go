@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -176,11 +177,33 @@ func (e *Error) Error() string {
 }
 
 // Program is a compiled automation: its templates and conditions, parsed once per version.
-// It is immutable and safe for concurrent use.
+// It is immutable (but for a cache) and safe for concurrent use.
 type Program struct {
 	Automation   *Automation
 	TriggerInput *mapping.Template
 	Steps        []*CompiledStep
+
+	params atomic.Pointer[paramsMemo] // TriggerParams' last value
+}
+
+// paramsMemo is a value of TriggerParams, with what it was computed for.
+type paramsMemo struct {
+	consumer, automation string
+	value                json.RawMessage
+}
+
+// TriggerParams returns the trigger's params for an automation of a consumer, computing them with
+// eval only when the last call was for another pair. The trigger's inputParams read only the
+// automation and the consumer, which stay the same through the life of a Program, so that a
+// webhook's trigger call does not evaluate them again. The value is shared: callers must not
+// modify it.
+func (p *Program) TriggerParams(consumer, automation string, eval func() json.RawMessage) json.RawMessage {
+	if m := p.params.Load(); m != nil && m.consumer == consumer && m.automation == automation {
+		return m.value
+	}
+	v := eval()
+	p.params.Store(&paramsMemo{consumer: consumer, automation: automation, value: v})
+	return v
 }
 
 // CompiledStep is a step with its templates and conditions compiled.

@@ -1,6 +1,7 @@
 package automation_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -192,4 +193,26 @@ func FuzzDecodeCompile(f *testing.F) {
 			t.Fatalf("%d steps compiled from %d", len(p.Steps), len(a.Steps))
 		}
 	})
+}
+
+func TestTriggerParamsEvaluatedOncePerConsumer(t *testing.T) {
+	p := &automation.Program{}
+	calls := 0
+	eval := func(v string) func() json.RawMessage {
+		return func() json.RawMessage { calls++; return json.RawMessage(v) }
+	}
+	for range 3 {
+		if got := p.TriggerParams("acme", "a1", eval(`{"c":"acme"}`)); string(got) != `{"c":"acme"}` {
+			t.Fatalf("got %s", got)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("eval ran %d times for one consumer and automation, want 1", calls)
+	}
+	if got := p.TriggerParams("globex", "a1", eval(`{"c":"globex"}`)); string(got) != `{"c":"globex"}` {
+		t.Fatalf("another consumer got %s", got)
+	}
+	if got := p.TriggerParams("globex", "a2", eval(`{"a":"a2"}`)); string(got) != `{"a":"a2"}` || calls != 3 {
+		t.Fatalf("another automation got %s after %d evaluations", got, calls)
+	}
 }

@@ -67,10 +67,13 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	}
 	params := json.RawMessage(`{}`)
 	if prog.TriggerInput != nil {
-		params, _ = prog.TriggerInput.Eval(mustJSON(map[string]any{
-			"automation": map[string]string{"id": automationID, "name": prog.Automation.Name},
-			"consumer":   map[string]string{"key": consumer},
-		}))
+		params = prog.TriggerParams(consumer, automationID, func() json.RawMessage {
+			v, _ := prog.TriggerInput.Eval(mustJSON(map[string]any{
+				"automation": map[string]string{"id": automationID, "name": prog.Automation.Name},
+				"consumer":   map[string]string{"key": consumer},
+			}))
+			return v
+		})
 	}
 	in, err := abi.AppendTriggerInput(nil, &abi.TriggerInput{Op: abi.TriggerOpReceive, Key: tr.TriggerKey, Params: params, Request: req})
 	if err != nil {
