@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -172,8 +173,15 @@ func (s *Embedded) Event(ctx context.Context, consumer, id string) (Event, error
 	if checkName("consumer", consumer, false) != nil || checkName("event id", id, false) != nil {
 		return e, ErrNotFound
 	}
-	_, err := s.getRecord(eventKey(consumer, id), &e)
-	return e, err
+	key := eventKey(consumer, id)
+	b, err := s.get(key)
+	if err != nil {
+		return e, err
+	}
+	if err := decodeWith(b, &e, "payload", func(raw json.RawMessage) { e.Payload = raw }); err != nil {
+		return e, fmt.Errorf("ledger: %q: %w", key, err)
+	}
+	return e, nil
 }
 
 // Run implements [Store.Run].
@@ -201,7 +209,7 @@ func (s *Embedded) Steps(ctx context.Context, consumer, runID string, p Page) ([
 	steps := make([]Step, 0, len(kvs))
 	for _, e := range kvs {
 		var st Step
-		if err := decode(e.Value, &st); err != nil {
+		if err := decodeWith(e.Value, &st, "data", func(raw json.RawMessage) { st.Data = raw }); err != nil {
 			return nil, "", fmt.Errorf("ledger: %q: %w", e.Key, err)
 		}
 		steps = append(steps, st)
