@@ -86,6 +86,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 		consumer string
 		due      time.Time
 		id       string
+		raw      []byte
 	}
 	var enqueued []enq
 	for i, e := range events {
@@ -136,7 +137,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 			seen[string(dkey)] = id
 		}
 		out[i] = Accepted{ID: id}
-		enqueued = append(enqueued, enq{e.Consumer, now, item.ID})
+		enqueued = append(enqueued, enq{e.Consumer, now, item.ID, it})
 	}
 	if err := s.write(ctx, ops...); err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -145,7 +146,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 		return nil, fmt.Errorf("ledger: accept %d events: %w", len(events), err)
 	}
 	for _, e := range enqueued {
-		s.q.activate(e.consumer, e.due, e.id)
+		s.q.activate(e.consumer, e.due, e.id, e.raw)
 	}
 	return out, nil
 }

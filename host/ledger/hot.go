@@ -11,21 +11,27 @@ import (
 // each). A consumer whose keys would pass it goes back to scanning the disk.
 const maxHotKeys = 100_000
 
+// maxHotBytes bounds the item records the hot sets keep with their keys, across consumers: a
+// key added past it keeps no record, and its item is read from the disk when it is leased.
+const maxHotBytes = 8 << 20
+
 // hotKey is one waiting item of an exact consumer: its due time and id, and its ready key.
 type hotKey struct {
 	due  uint64 // unix ns, as in the ready key
 	id   string
 	rk   []byte
-	gone bool // settled: left in place until the head passes it or the slice is compacted
+	raw  []byte // the item's record as written with the key, or nil: spares claim a read
+	gone bool   // settled: left in place until the head passes it or the slice is compacted
 }
 
 // hotSet is an exact consumer's waiting items in ready-key order (due, then id): what a scan of
 // its ready keys would find, without the scan. Settled items are marked gone and dropped when
 // the head passes them (most settle in order) or when half the slice is gone.
 type hotSet struct {
-	keys []hotKey
-	head int // keys[:head] are gone
-	live int
+	keys  []hotKey
+	head  int // keys[:head] are gone
+	live  int
+	bytes int // of the records the live keys keep
 }
 
 func hotLess(a hotKey, due uint64, id string) int {
@@ -42,20 +48,23 @@ func (h *hotSet) find(due uint64, id string) (int, bool) {
 	return slices.BinarySearchFunc(h.keys[h.head:], struct{}{}, func(a hotKey, _ struct{}) int { return hotLess(a, due, id) })
 }
 
-// add inserts a key; it reports false when the key is there already.
-func (h *hotSet) add(due uint64, id string, rk []byte) bool {
+// add inserts a key with its item's record (or nil); it reports false when the key is there
+// already.
+func (h *hotSet) add(due uint64, id string, rk, raw []byte) bool {
 	i, found := h.find(due, id)
 	i += h.head
 	if found {
 		if !h.keys[i].gone {
 			return false
 		}
-		h.keys[i].gone, h.keys[i].rk = false, rk
+		h.keys[i].gone, h.keys[i].rk, h.keys[i].raw = false, rk, raw
 		h.live++
+		h.bytes += len(raw)
 		return true
 	}
-	h.keys = slices.Insert(h.keys, i, hotKey{due: due, id: id, rk: rk})
+	h.keys = slices.Insert(h.keys, i, hotKey{due: due, id: id, rk: rk, raw: raw})
 	h.live++
+	h.bytes += len(raw)
 	return true
 }
 
@@ -67,7 +76,8 @@ func (h *hotSet) remove(due uint64, id string) bool {
 		return false
 	}
 	h.keys[i].gone = true
-	h.keys[i].rk = nil
+	h.bytes -= len(h.keys[i].raw)
+	h.keys[i].rk, h.keys[i].raw = nil, nil
 	h.live--
 	for h.head < len(h.keys) && h.keys[h.head].gone {
 		h.keys[h.head] = hotKey{}
@@ -109,13 +119,14 @@ func (q *queue) dropExact(w *waiting) {
 		return
 	}
 	q.hotKeys -= w.hot.live
+	q.hotBytes -= w.hot.bytes
 	w.exact, w.hot = false, nil
 	w.low, w.wait = 0, time.Time{}
 	w.reset()
 }
 
 // addHot records a waiting item of an exact consumer. Called with q.mu held.
-func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string) {
+func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string, raw []byte) {
 	if !w.exact {
 		return
 	}
@@ -123,15 +134,23 @@ func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string) {
 		q.dropExact(w)
 		return
 	}
-	if w.hot.add(dueNanos(due), id, readyKey(consumer, due, id)) {
+	if q.hotBytes+len(raw) > q.byteLimit {
+		raw = nil
+	}
+	if w.hot.add(dueNanos(due), id, readyKey(consumer, due, id), raw) {
 		q.hotKeys++
+		q.hotBytes += len(raw)
 	}
 }
 
 // settleHot forgets a settled item's ready key. Called with q.mu held.
 func (q *queue) settleHot(consumer string, rk []byte) {
-	if w := q.consumers[consumer]; w != nil && w.exact && w.hot.removeKey(consumer, rk) {
-		q.hotKeys--
+	if w := q.consumers[consumer]; w != nil && w.exact {
+		bytes := w.hot.bytes
+		if w.hot.removeKey(consumer, rk) {
+			q.hotKeys--
+			q.hotBytes -= bytes - w.hot.bytes
+		}
 	}
 }
 
@@ -142,6 +161,7 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 		due time.Time
 		id  string
 		rk  []byte
+		raw []byte
 	}
 	var (
 		out   []Lease
@@ -166,7 +186,7 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 		if h := q.leases[k.id]; h != nil && (h.settling || h.expires.After(now)) {
 			continue
 		}
-		cands = append(cands, cand{time.Unix(0, int64(k.due)), k.id, k.rk})
+		cands = append(cands, cand{time.Unix(0, int64(k.due)), k.id, k.rk, k.raw})
 	}
 	q.mu.Unlock()
 	if q.hook != nil {
@@ -178,7 +198,7 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 			s.giveBack(out)
 			return nil, false, err
 		}
-		l, by, err := s.claim(consumer, c.id, c.rk, c.due, now, ttl)
+		l, by, err := s.claim(consumer, c.id, c.rk, c.raw, c.due, now, ttl)
 		if q.hook != nil {
 			q.hook("claimed")
 		}
@@ -249,6 +269,7 @@ func (s *Embedded) takeHot(ctx context.Context, w *waiting, consumer string, now
 func (q *queue) forget(consumer string) {
 	if w := q.consumers[consumer]; w != nil && w.exact {
 		q.hotKeys -= w.hot.live
+		q.hotBytes -= w.hot.bytes
 	}
 	delete(q.consumers, consumer)
 	q.noneWaiting(consumer)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -32,7 +33,7 @@ func TestHotSetMatchesASortedList(t *testing.T) {
 		case r < 5 || len(model) == 0: // add, mostly at the end
 			k := key{due: uint64(step/4 + rng.IntN(8)), id: fmt.Sprintf("i%05d", rng.IntN(100_000))}
 			i, found := slices.BinarySearchFunc(model, k, cmp)
-			if got := h.add(k.due, k.id, readyKey("c", time.Unix(0, int64(k.due)), k.id)); got == found {
+			if got := h.add(k.due, k.id, readyKey("c", time.Unix(0, int64(k.due)), k.id), []byte(k.id)); got == found {
 				t.Fatalf("step %d: add %v reported %v, want %v", step, k, got, !found)
 			}
 			if !found {
@@ -56,8 +57,8 @@ func TestHotSetMatchesASortedList(t *testing.T) {
 				model = slices.Delete(model, i, i+1)
 			}
 		}
-		if h.live != len(model) {
-			t.Fatalf("step %d: %d live keys, want %d", step, h.live, len(model))
+		if h.live != len(model) || h.bytes != 6*len(model) {
+			t.Fatalf("step %d: %d live keys keeping %d bytes, want %d keeping %d", step, h.live, h.bytes, len(model), 6*len(model))
 		}
 		if step%13 != 0 {
 			continue
@@ -66,8 +67,8 @@ func TestHotSetMatchesASortedList(t *testing.T) {
 		for _, k := range h.keys[h.head:] {
 			if !k.gone {
 				live = append(live, key{k.due, k.id})
-				if due, id, _ := parseReady(k.rk[len(readyPrefix("c")):]); dueNanos(due) != k.due || id != k.id {
-					t.Fatalf("step %d: key %v carries the ready key of %d/%s", step, k, dueNanos(due), id)
+				if due, id, _ := parseReady(k.rk[len(readyPrefix("c")):]); dueNanos(due) != k.due || id != k.id || string(k.raw) != k.id {
+					t.Fatalf("step %d: key %v carries the ready key of %d/%s and the record %q", step, k, dueNanos(due), id, k.raw)
 				}
 			}
 		}
@@ -128,8 +129,8 @@ func TestHotOverflow(t *testing.T) {
 	if len(seen) != 50 {
 		t.Fatalf("leased %d items, want 50", len(seen))
 	}
-	if s.q.hotKeys != 0 {
-		t.Errorf("%d hot keys counted with nothing waiting", s.q.hotKeys)
+	if s.q.hotKeys != 0 || s.q.hotBytes != 0 {
+		t.Errorf("%d hot keys and %d bytes of records counted with nothing waiting", s.q.hotKeys, s.q.hotBytes)
 	}
 	if _, err := s.Accept(ctx, evs[:1]); err != nil {
 		t.Fatal(err)
@@ -265,4 +266,86 @@ func openEmbedded(t *testing.T) *Embedded {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestHotRecords: an item leased from a hot set is the record kept with its key, not read again
+// from the disk, within the byte budget (past it, keys keep no record and the disk is read); a
+// record changed on the disk behind the queue's back fails the Ack (its check of the record),
+// and the accounting returns to zero.
+func TestHotRecords(t *testing.T) {
+	ctx := t.Context()
+	s := openEmbedded(t)
+	var evs []NewEvent
+	for i := range 6 {
+		evs = append(evs, NewEvent{Consumer: "c", Automation: "a", Payload: fmt.Appendf(nil, `{"n":%d}`, i)})
+	}
+	if _, err := s.Accept(ctx, evs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	s.q.mu.Lock()
+	kept := s.q.hotBytes
+	s.q.byteLimit = kept // the next keys keep no record
+	s.q.mu.Unlock()
+	if kept == 0 {
+		t.Fatal("the hot keys keep no records")
+	}
+	if _, err := s.Accept(ctx, evs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	s.q.mu.Lock()
+	var with, without []string
+	for _, k := range s.q.consumers["c"].hot.keys {
+		if k.raw != nil {
+			with = append(with, k.id)
+		} else {
+			without = append(without, k.id)
+		}
+	}
+	s.q.mu.Unlock()
+	if len(with) != 2 || len(without) != 4 || s.q.hotBytes != kept {
+		t.Fatalf("%d keys with a record, %d without, %d bytes kept; want 2, 4, %d", len(with), len(without), s.q.hotBytes, kept)
+	}
+	// Change the first item's record on the disk only: its lease still shows the kept record,
+	// and its Ack is refused.
+	var changed Item
+	if _, err := s.getRecord(itemKey(with[0]), &changed); err != nil {
+		t.Fatal(err)
+	}
+	changed.Attempts = 7
+	b, err := encode(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Write(ctx, kv.Put(itemKey(with[0]), b)); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := s.Lease(ctx, 6, time.Minute, nil)
+	if err != nil || len(ls) != 6 {
+		t.Fatalf("Lease = %d leases, %v", len(ls), err)
+	}
+	for _, l := range ls {
+		err := s.Ack(ctx, l, Commit{})
+		switch {
+		case l.Item.ID == with[0] && (l.Item.Attempts != 0 || !errors.Is(err, ErrLeaseLost)):
+			t.Fatalf("the item changed on disk: leased with %d attempts, Ack %v; want the kept record and ErrLeaseLost", l.Item.Attempts, err)
+		case l.Item.ID != with[0] && err != nil:
+			t.Fatalf("Ack %s: %v", l.Item.ID, err)
+		}
+	}
+	// The refused item waits again, with its record; the others' records are no longer counted.
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	w := s.q.consumers["c"]
+	if w == nil || !w.exact {
+		t.Fatal("the consumer with an item waiting is not exact")
+	}
+	live := 0
+	for _, k := range w.hot.keys[w.hot.head:] {
+		if !k.gone {
+			live += len(k.raw)
+		}
+	}
+	if s.q.hotBytes != live || w.hot.bytes != live || live == 0 || live >= kept {
+		t.Fatalf("%d bytes of records counted (%d in the set), %d kept by its live keys", s.q.hotBytes, w.hot.bytes, live)
+	}
 }

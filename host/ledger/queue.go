@@ -26,7 +26,9 @@ type queue struct {
 	tokens    uint64
 	ready     chan struct{}
 	hotKeys   int // the keys of the exact consumers' hot sets
+	hotBytes  int // the item records they keep
 	hotLimit  int // maxHotKeys, lowered by tests
+	byteLimit int // maxHotBytes, lowered by tests
 	// backlogs count the consumers' waiting items for Options.MaxWaiting (backlog.go); uncounted
 	// are the consumers that had waiting items at Open and have not been counted since.
 	backlogs  map[string]*backlog
@@ -77,6 +79,7 @@ func (q *queue) init() {
 	q.leases = map[string]*held{}
 	q.ready = make(chan struct{}, 1)
 	q.hotLimit = maxHotKeys
+	q.byteLimit = maxHotBytes
 	q.backlogs = map[string]*backlog{}
 	q.uncounted = map[string]bool{}
 }
@@ -121,7 +124,7 @@ func (q *queue) signal() {
 }
 
 // activate notes that consumer has an item, id, due at due: just written.
-func (q *queue) activate(consumer string, due time.Time, id string) {
+func (q *queue) activate(consumer string, due time.Time, id string, raw []byte) {
 	q.mu.Lock()
 	w := q.consumers[consumer]
 	if w == nil {
@@ -132,7 +135,7 @@ func (q *queue) activate(consumer string, due time.Time, id string) {
 		q.consumers[consumer] = w
 		q.ring = append(q.ring, consumer)
 	}
-	q.addHot(w, consumer, due, id)
+	q.addHot(w, consumer, due, id, raw)
 	q.changeWaiting(consumer, 1)
 	w.gen++
 	if !w.wait.IsZero() && due.Before(w.wait) {
@@ -355,7 +358,7 @@ scan:
 				break scan
 			}
 			lastSeen = e.Key
-			l, held, err := s.claim(consumer, id, e.Key, due, now, ttl)
+			l, held, err := s.claim(consumer, id, e.Key, nil, due, now, ttl)
 			if err != nil {
 				return out, false, err
 			}
@@ -406,8 +409,11 @@ type heldBy struct {
 
 // claim leases item id (found under ready key rk, due at due) unless a live lease holds it (then
 // it says which) or the key is stale (the item was settled or rescheduled after the scan's
-// snapshot): then it returns a nil lease.
-func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl time.Duration) (*Lease, heldBy, error) {
+// snapshot): then it returns a nil lease. raw, when not nil, is the item's record kept with its
+// key in a hot set, which is read instead of the disk: a live hot key's record is the one on
+// disk, since every write of an item record replaces or settles its key (and an Ack checks the
+// record it read before it writes).
+func (s *Embedded) claim(consumer, id string, rk, raw []byte, due, now time.Time, ttl time.Duration) (*Lease, heldBy, error) {
 	q := &s.q
 	q.mu.Lock()
 	if h := q.leases[id]; h != nil && (h.settling || h.expires.After(now)) {
@@ -431,7 +437,14 @@ func (s *Embedded) claim(consumer, id string, rk []byte, due, now time.Time, ttl
 		q.mu.Unlock()
 	}
 	var it Item
-	raw, err := s.getRecord(itemKey(id), &it)
+	var err error
+	if raw != nil {
+		if err = decode(raw, &it); err != nil {
+			err = fmt.Errorf("ledger: %q: %w", itemKey(id), err)
+		}
+	} else {
+		raw, err = s.getRecord(itemKey(id), &it)
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && (it.Dead || dueNanos(it.Due) != dueNanos(due) || it.Consumer != consumer)) {
 		drop() // stale
 		return nil, heldBy{}, nil
@@ -525,7 +538,7 @@ func (s *Embedded) Ack(ctx context.Context, l Lease, c Commit) error {
 		return err
 	}
 	for _, w := range wakes {
-		q.activate(w.consumer, w.due, w.id)
+		q.activate(w.consumer, w.due, w.id, w.raw)
 	}
 	return nil
 }
@@ -534,6 +547,7 @@ type wake struct {
 	consumer string
 	due      time.Time
 	id       string
+	raw      []byte // the item's record as written
 }
 
 func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
@@ -572,7 +586,6 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 				it.Due = now
 			}
 			ops = append(ops, kv.Put(readyKey(consumer, it.Due, it.ID), nil))
-			wakes = append(wakes, wake{consumer, it.Due, it.ID})
 		} else {
 			it.Dead = true
 			ops = append(ops, kv.Put(deadKey(consumer, it.ID), nil))
@@ -582,6 +595,9 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 			return nil, err
 		}
 		ops = append(ops, kv.Put(itemKey(it.ID), b))
+		if c.Disposition == RetryAt {
+			wakes = append(wakes, wake{consumer, it.Due, it.ID, b})
+		}
 	default:
 		return nil, fmt.Errorf("%w: disposition %d", ErrInvalid, c.Disposition)
 	}
@@ -631,7 +647,7 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 			return nil, err
 		}
 		ops = append(ops, kv.Put(itemKey(ni.ID), b), kv.Put(readyKey(consumer, due, ni.ID), nil))
-		wakes = append(wakes, wake{consumer, due, ni.ID})
+		wakes = append(wakes, wake{consumer, due, ni.ID, b})
 	}
 	if len(c.Forget) > MaxCommitForget {
 		return nil, fmt.Errorf("%w: commit forgets %d objects, limit %d", ErrInvalid, len(c.Forget), MaxCommitForget)
@@ -772,7 +788,7 @@ func (s *Embedded) Requeue(ctx context.Context, consumer, itemID string) error {
 		}
 		return fmt.Errorf("ledger: requeue item %s: %w", itemID, err)
 	}
-	s.q.activate(consumer, now, itemID)
+	s.q.activate(consumer, now, itemID, b)
 	return nil
 }
 
