@@ -9,13 +9,11 @@ import (
 	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
-// AppendTriggerInput appends in as JSON to dst: the document json.Marshal makes of it, up to the
-// escapes it picks (it leaves <, > and & as they are, which json.Marshal escapes for HTML) and
-// the whitespace of Params and State, which it copies as written instead of compacting them. A
-// webhook's trigger input is mostly its body, a JSON string: written here with one copy per run of
-// plain bytes instead of encoding/json's reflection and byte-by-byte escaping
-// (BenchmarkAppendTriggerInput). Strings that are not valid UTF-8 get U+FFFD for their bad bytes,
-// as json.Marshal gives them. FuzzAppendTriggerInput checks that the two decode alike.
+// AppendTriggerInput appends in as JSON to dst: the document json.Marshal makes of it, byte for
+// byte, but for the whitespace of Params and State, which it copies as written instead of
+// compacting them. A webhook's trigger input is mostly its body, a JSON string: written here with
+// one copy per run of plain bytes instead of encoding/json's reflection and byte-by-byte escaping
+// (BenchmarkAppendTriggerInput). FuzzAppendTriggerInput checks it against json.Marshal.
 //
 // # Errors
 //
@@ -110,20 +108,21 @@ func appendValues(dst []byte, m map[string][]string) []byte {
 	return append(dst, '}')
 }
 
-// plain marks the bytes that stand for themselves in a JSON string: printable ASCII but the quote
-// and the backslash.
+// plain marks the bytes that encoding/json writes as they are in a string: printable ASCII but
+// the quote, the backslash and the HTML characters <, > and &.
 var plain = func() (t [256]bool) {
 	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
 	return t
 }()
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s to dst as a JSON string: control characters, the quote and the
-// backslash escaped, U+2028 and U+2029 escaped (as json.Marshal does), each byte that is not part
-// of valid UTF-8 replaced by U+FFFD, everything else as it is.
+// AppendString appends s to dst as a JSON string, escaped as encoding/json escapes it: control
+// characters, the quote, the backslash, <, >, &, U+2028 and U+2029 escaped, each byte that is not
+// part of valid UTF-8 replaced by U+FFFD, everything else as it is. FuzzAppendString checks it
+// against json.Marshal byte for byte.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -181,13 +180,17 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // special reports whether s[i:i+8] may hold a byte that is not plain: a control character, the
-// quote, the backslash or a byte of a multi-byte character. It tests the eight bytes at once
-// (the "has a zero byte" bit trick, which may report a plain byte that follows a special one,
-// never the other way round).
+// quote, the backslash, <, >, & or a byte of a multi-byte character. It tests the eight bytes at
+// once (the "has a zero byte" bit trick, which may report a plain byte that follows a special
+// one, never the other way round).
 func special(s string, i int) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-	quote, backslash := w^(ones*'"'), w^(ones*'\\')
-	return (w|(w-ones*0x20)&^w|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0
+	found := w | (w-ones*0x20)&^w
+	for _, c := range [...]uint64{'"', '\\', '<', '>', '&'} {
+		x := w ^ (ones * c)
+		found |= (x - ones) &^ x
+	}
+	return found&highs != 0
 }

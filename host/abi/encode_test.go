@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // decodeAny decodes a JSON document with numbers kept as written.
@@ -39,6 +41,21 @@ func checkTriggerInput(t *testing.T, in *TriggerInput) {
 	if g, w := decodeAny(t, got), decodeAny(t, want); !reflect.DeepEqual(g, w) {
 		t.Fatalf("%+v:\n got %q\nwant %q", in, got, want)
 	}
+	if jsonscan.Compact(in.Params) && jsonscan.Compact(in.State) && !bytes.Equal(got, want) {
+		t.Fatalf("%+v: not json.Marshal's bytes\n got %q\nwant %q", in, got, want)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range stringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("AppendString(%q) = %q, json.Marshal %q", s, got[1:], want)
+		}
+	})
 }
 
 var stringCases = []string{"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t bs\b ff\f nul\x00 us\x1f del\x7f",

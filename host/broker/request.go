@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/splicehq/splice/host/abi"
 )
 
 // Request is the document a guest passes to splice_http (pdk/ABI.md, "Outbound HTTP").
@@ -251,26 +253,26 @@ func encodeResponse(r *Response) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = abi.AppendString(b, k)
 			b = append(b, ':')
-			b = appendString(b, r.Headers[k])
+			b = abi.AppendString(b, r.Headers[k])
 		}
 		b = append(b, '}')
 	}
 	if r.Body != nil {
 		sep()
 		b = append(b, `"body":`...)
-		b = appendString(b, *r.Body)
+		b = abi.AppendString(b, *r.Body)
 	}
 	if r.BodyBase64 != nil {
 		sep()
 		b = append(b, `"bodyBase64":`...)
-		b = appendString(b, *r.BodyBase64)
+		b = abi.AppendString(b, *r.BodyBase64)
 	}
 	if r.URL != "" {
 		sep()
 		b = append(b, `"url":`...)
-		b = appendString(b, r.URL)
+		b = abi.AppendString(b, r.URL)
 	}
 	if r.RetryAfterMS != 0 {
 		sep()
@@ -280,9 +282,9 @@ func encodeResponse(r *Response) []byte {
 	if e := r.Error; e != nil {
 		sep()
 		b = append(b, `"error":{"kind":`...)
-		b = appendString(b, string(e.Kind))
+		b = abi.AppendString(b, string(e.Kind))
 		b = append(b, `,"message":`...)
-		b = appendString(b, e.Message)
+		b = abi.AppendString(b, e.Message)
 		if e.RetryAfterMS != 0 {
 			b = append(b, `,"retryAfterMs":`...)
 			b = strconv.AppendInt(b, e.RetryAfterMS, 10)
@@ -290,59 +292,4 @@ func encodeResponse(r *Response) []byte {
 		b = append(b, '}')
 	}
 	return append(b, '}')
-}
-
-// appendString appends s as a JSON string, escaped as encoding/json escapes it (HTML characters
-// and U+2028/U+2029 included; invalid UTF-8 becomes U+FFFD).
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -319,7 +319,7 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, id)
+		b = abi.AppendString(b, id)
 		b = append(b, ':')
 		b = append(b, s.Steps[id]...)
 	}
@@ -329,7 +329,7 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		v    map[string]string
 	}{{"automation", s.Automation}, {"run", s.Run}, {"consumer", s.Consumer}} {
 		b = append(b, ',')
-		b = appendString(b, m.name)
+		b = abi.AppendString(b, m.name)
 		b = append(b, ':')
 		mb, err := json.Marshal(m.v)
 		if err != nil {
@@ -338,12 +338,6 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		b = append(b, mb...)
 	}
 	return append(b, '}'), nil
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
 }
 
 // compactJSON returns b compacted, or b itself when it is not valid JSON (the caller's
@@ -515,16 +509,16 @@ func callDoc(k0, v0, k1, v1, k2 string, raw json.RawMessage) []byte {
 	b := make([]byte, 0, len(raw)+len(v0)+len(v1)+64)
 	b = append(b, '{')
 	if k0 != "" {
-		b = appendString(b, k0)
+		b = abi.AppendString(b, k0)
 		b = append(b, ':')
-		b = appendString(b, v0)
+		b = abi.AppendString(b, v0)
 		b = append(b, ',')
 	}
-	b = appendString(b, k1)
+	b = abi.AppendString(b, k1)
 	b = append(b, ':')
-	b = appendString(b, v1)
+	b = abi.AppendString(b, v1)
 	b = append(b, ',')
-	b = appendString(b, k2)
+	b = abi.AppendString(b, k2)
 	b = append(b, ':')
 	b = append(b, orNull(raw)...)
 	return append(b, '}')
