@@ -127,12 +127,6 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) && !special(s, i) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
 		c := s[i]
 		if plain[c] {
 			i++
@@ -177,20 +171,4 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-// special reports whether s[i:i+8] may hold a byte that is not plain: a control character, the
-// quote, the backslash, <, >, & or a byte of a multi-byte character. It tests the eight bytes at
-// once (the "has a zero byte" bit trick, which may report a plain byte that follows a special
-// one, never the other way round).
-func special(s string, i int) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-	found := w | (w-ones*0x20)&^w
-	for _, c := range [...]uint64{'"', '\\', '<', '>', '&'} {
-		x := w ^ (ones * c)
-		found |= (x - ones) &^ x
-	}
-	return found&highs != 0
 }
