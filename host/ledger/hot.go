@@ -146,10 +146,10 @@ func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string, ra
 // settleHot forgets a settled item's ready key. Called with q.mu held.
 func (q *queue) settleHot(consumer string, rk []byte) {
 	if w := q.consumers[consumer]; w != nil && w.exact {
-		bytes := w.hot.bytes
+		before := w.hot.bytes
 		if w.hot.removeKey(consumer, rk) {
 			q.hotKeys--
-			q.hotBytes -= bytes - w.hot.bytes
+			q.hotBytes -= before - w.hot.bytes
 		}
 	}
 }
