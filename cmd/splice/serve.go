@@ -27,7 +27,7 @@ type serveFlags struct {
 	workers, maxPerConsumer, maxBody, maxInFlight, maxConns, instances  int
 	maxWaiting                                                          int
 	memoryMiB                                                           int64
-	callTimeout, syncWait, shutdownGrace, readTimeout                   time.Duration
+	callTimeout, syncWait, shutdownGrace, readTimeout, yieldAbove       time.Duration
 	ratePerConsumer                                                     float64
 }
 
@@ -41,6 +41,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.StringVar(&f.engine, "engine", "splice", "the Wasm engine: splice (Splice's Extism ABI on wazero) or extism (the Extism Go SDK)")
 	fs.IntVar(&f.workers, "workers", 32, "work items run at once, per environment (mostly waiting on fsync and outbound HTTP, so more than the cores)")
 	fs.IntVar(&f.maxPerConsumer, "max-per-consumer", 0, "one consumer's items run at once, per environment (default half the workers)")
+	fs.DurationVar(&f.yieldAbove, "yield-above", server.DefaultYieldAbove, "runs give way to webhooks taking longer than this to be stored while the cores are saturated: fewer workers start items (down to an eighth) until webhooks are fast again (negative: never)")
 	fs.Float64Var(&f.ratePerConsumer, "rate-per-consumer", 0, "one consumer's items started per second, per environment (0: no rate quota)")
 	fs.IntVar(&f.maxWaiting, "max-waiting", server.DefaultMaxWaiting, "one consumer's work items waiting to run, per environment; webhooks past it get 429 with Retry-After, nothing stored (negative: no bound)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
@@ -103,7 +104,7 @@ func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
 func (f *serveFlags) options(log *slog.Logger) server.Options {
 	o := server.Options{DataDir: f.dataDir, Listen: f.listen, BaseURL: f.baseURL, Environments: f.envs,
 		OperatorTokenFile: f.operatorFile, AllowLoopback: f.allowLoopback, SandboxEngine: f.engine,
-		ShutdownGrace: f.shutdownGrace, Logger: log}
+		ShutdownGrace: f.shutdownGrace, YieldAbove: f.yieldAbove, Logger: log}
 	o.Limits.MemoryBytes = f.memoryMiB << 20
 	o.MaxInstances = f.instances
 	o.MaxWaiting = f.maxWaiting

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -18,6 +19,7 @@ import (
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/queue"
 	"github.com/splicehq/splice/host/sandbox"
@@ -64,6 +66,10 @@ type Options struct {
 	RatePerConsumer float64 `json:"ratePerConsumer"`
 	// BurstPerConsumer is the rate quota's bucket; 0 means max(1, RatePerConsumer).
 	BurstPerConsumer int `json:"burstPerConsumer"`
+	// Gate, when set, is asked before each item: workers beyond the share it allows wait, so that
+	// runs give way to the webhooks the ingress is answering (the server shares one Gate across
+	// its environments). Nil lets every worker work.
+	Gate *yield.Gate `json:"-"`
 	// Observer is told of runs, steps, guest calls and outbound requests (for metrics); nil
 	// tells no one.
 	Observer Observer `json:"-"`
@@ -112,6 +118,9 @@ type Engine struct {
 	graceCtx context.Context          // cancelled when grace is closed: guest calls end with it
 	freed    chan struct{}            // receives when an item ends, so a slot of a consumer's quota may be free
 
+	working atomic.Int32  // workers holding a slot of Options.Gate's share (admit), with a Gate
+	left    chan struct{} // receives when a worker gives its slot back
+
 	watch watchers // the watches of events' runs (Watch), under their own lock
 }
 
@@ -150,7 +159,8 @@ func New(o Options) (*Engine, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{o: o, inFlight: map[string]int{}, buckets: map[string]*rate.Limiter{}, freed: make(chan struct{}, 1)}, nil
+	return &Engine{o: o, inFlight: map[string]int{}, buckets: map[string]*rate.Limiter{}, freed: make(chan struct{}, 1),
+		left: make(chan struct{}, 1)}, nil
 }
 
 // Run works the queue with the configured workers until ctx ends. Then it stops leasing and
@@ -213,8 +223,12 @@ func (e *Engine) callContext(ctx context.Context) (context.Context, context.Canc
 
 func (e *Engine) worker(ctx context.Context) {
 	for ctx.Err() == nil {
+		if !e.admit(ctx) {
+			continue
+		}
 		ls, err := e.o.Store.Lease(ctx, 1, e.o.LeaseTTL, e.atQuota)
 		if err != nil {
+			e.leave()
 			if ctx.Err() == nil {
 				e.o.Logger.Error("engine: lease", "err", err)
 				sleep(ctx, time.Second)
@@ -222,6 +236,7 @@ func (e *Engine) worker(ctx context.Context) {
 			continue
 		}
 		if len(ls) == 0 {
+			e.leave()
 			wait := 250 * time.Millisecond
 			if next := e.o.Store.NextDue(); !next.IsZero() {
 				wait = min(wait, max(time.Until(next), time.Millisecond))
@@ -236,6 +251,7 @@ func (e *Engine) worker(ctx context.Context) {
 		}
 		l := ls[0]
 		if !e.take(l.Item.Consumer) {
+			e.leave()
 			// The consumer's rate quota is spent, or another worker took its last slot since
 			// Lease asked atQuota: give this item back for later, and let the store's
 			// round-robin offer another consumer's item first.
@@ -250,7 +266,45 @@ func (e *Engine) worker(ctx context.Context) {
 		if err := e.Process(context.WithoutCancel(ctx), l); err != nil {
 			e.o.Logger.Error("engine: process", "item", l.Item.ID, "err", err)
 		}
+		e.leave()
 		e.done(l.Item.Consumer)
+	}
+}
+
+// admit takes one of the working slots Options.Gate allows (every worker has one without a
+// Gate), waiting while none is free. It returns false only when ctx ends first.
+func (e *Engine) admit(ctx context.Context) bool {
+	g := e.o.Gate
+	if g == nil {
+		return true
+	}
+	for {
+		raised := g.Raised() // before Allowed: a raise in between closes it
+		n := e.working.Load()
+		if int(n) < g.Allowed(e.o.Workers) {
+			if e.working.CompareAndSwap(n, n+1) {
+				return true
+			}
+			continue
+		}
+		select {
+		case <-raised:
+		case <-e.left:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// leave gives back the slot admit took.
+func (e *Engine) leave() {
+	if e.o.Gate == nil {
+		return
+	}
+	e.working.Add(-1)
+	select {
+	case e.left <- struct{}{}: // wake one worker waiting for a slot
+	default:
 	}
 }
 

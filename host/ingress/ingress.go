@@ -90,6 +90,10 @@ type Options struct {
 	// Observe, when set, is told of each webhook's outcome (for metrics): its environment as
 	// the path names it, and the reason: "" for an accepted one, else the problem code.
 	Observe func(env, reason string, took time.Duration) `json:"-"`
+	// Stored, when set, is told how long each webhook whose events were stored took from its
+	// handling's start to the durable store: its answer's latency for an async automation (a
+	// sync one's wait for the run excluded).
+	Stored func(took time.Duration) `json:"-"`
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock of signature timestamps; nil means time.Now.
@@ -214,7 +218,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // hook serves /hooks/{env}/{automationId}.
 func (s *Server) hook(ctx *fasthttp.RequestCtx, rest string) {
 	start := time.Now()
-	code, accepted := s.hookInner(ctx, rest)
+	code, accepted := s.hookInner(ctx, rest, start)
 	if s.o.Observe != nil {
 		reason := string(code)
 		if accepted {
@@ -225,7 +229,7 @@ func (s *Server) hook(ctx *fasthttp.RequestCtx, rest string) {
 	}
 }
 
-func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string) (problem.Code, bool) {
+func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string, start time.Time) (problem.Code, bool) {
 	fail := func(code problem.Code, msg string, details any) (problem.Code, bool) {
 		writeProblem(ctx, code, msg, details)
 		return code, false
@@ -274,6 +278,9 @@ func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string) (problem.Code,
 	r, err := env.Receive(c, t.Consumer, id, req, dedupe)
 	if err != nil {
 		return s.receiveFailed(ctx, err)
+	}
+	if s.o.Stored != nil {
+		s.o.Stored(time.Since(start))
 	}
 	ids := make([]string, len(r.Events))
 	for i, ev := range r.Events {

@@ -17,6 +17,7 @@ import (
 	"github.com/splicehq/splice/host/api/token"
 	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/ingress"
+	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/keyring"
 	"github.com/splicehq/splice/host/metrics"
 	"github.com/splicehq/splice/host/sandbox"
@@ -30,6 +31,8 @@ const (
 	// DefaultMaxWaiting is Options.MaxWaiting's default: some 700 MB of a W1-like workload's
 	// records (about 7 KB per webhook) per consumer and environment.
 	DefaultMaxWaiting = 100_000
+	// DefaultYieldAbove is Options.YieldAbove's default.
+	DefaultYieldAbove = 5 * time.Millisecond
 )
 
 // Options configures a Server. The zero value serves ./.splice on 127.0.0.1:8080.
@@ -73,6 +76,13 @@ type Options struct {
 	Engine engine.Options `json:"engine"`
 	// Ingress configures the port's limits (its Environments and API are the server's).
 	Ingress ingress.Options `json:"ingress"`
+	// YieldAbove is the webhook latency above which runs give way to webhooks: while more than a
+	// tenth of the webhooks of a 50 ms tick take longer than this to be stored and the cores are
+	// saturated, fewer of every environment's workers start items (down to an eighth of them);
+	// the share grows back once webhooks are stored in time or the cores have time to spare
+	// (package yield). 0 means DefaultYieldAbove; negative lets runs take the cores whatever the
+	// webhooks' latency.
+	YieldAbove time.Duration `json:"yieldAbove"`
 	// ShutdownGrace bounds a graceful stop; default 30 s.
 	ShutdownGrace time.Duration `json:"shutdownGrace"`
 	// Logger receives the server's logs; nil discards them.
@@ -91,6 +101,7 @@ type Server struct {
 	api      *api.API
 	ing      *ingress.Server
 	metrics  *metrics.Metrics
+	gate     *yield.Gate // nil when runs never yield
 
 	mu      sync.RWMutex
 	envs    map[string]*env
@@ -143,7 +154,14 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
+	if o.YieldAbove == 0 {
+		o.YieldAbove = DefaultYieldAbove
+	}
 	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}, metrics: metrics.New()}
+	if o.YieldAbove > 0 {
+		s.gate = yield.New(yield.Options{Target: o.YieldAbove})
+		s.o.Engine.Gate = s.gate
+	}
 	var err error
 	if s.master, err = keyring.LoadMaster(keyring.MasterOptions{Env: o.MasterKeyEnv, File: o.MasterKeyFile, Generate: true}); err != nil {
 		return nil, fmt.Errorf("server: master key: %w", err)
@@ -186,6 +204,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	ino.Environments = s.receiver
 	ino.API = s.api
 	ino.Observe = s.metrics.Webhook
+	if s.gate != nil {
+		ino.Stored = s.gate.Observe
+		s.metrics.GaugeAll("splice_engine_worker_share", "The share of workers allowed to start items: below 1 while runs give way to webhooks stored slower than --yield-above.",
+			s.gate.Share)
+	}
 	if ino.Logger == nil {
 		ino.Logger = o.Logger
 	}
@@ -231,6 +254,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		e.start()
 	}
 	s.mu.Unlock()
+	gctx, stopGate := context.WithCancel(context.Background())
+	defer stopGate()
+	if s.gate != nil {
+		go s.gate.Run(gctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.ing.Serve(ln) }()
 	var serveErr error
@@ -238,6 +266,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	stopGate() // no more webhooks: the engines' last items take every worker
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownGrace)
 	defer cancel()
 	if serveErr == nil {

@@ -232,6 +232,7 @@ func TestEndToEnd(t *testing.T) {
 		`splice_ingress_ack_seconds_count{env="development"} 5`,
 		`splice_engine_queue_depth{env="development"} 0`,
 		`splice_sandbox_instances_live `,
+		`splice_engine_worker_share `,
 	)
 }
 
