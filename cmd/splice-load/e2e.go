@@ -542,7 +542,7 @@ accepted webhook was lost.
 	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "load duration, for each of the native ceiling and splice (at most 10m)")
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "give up waiting for runs after no run ended for this long")
-	fs.IntVar(&cfg.Workers, "workers", 32, "the server's --workers")
+	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
 	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
 	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--max-instances=16 (repeatable)", func(v string) error {
 		cfg.ServerArgs = append(cfg.ServerArgs, v)

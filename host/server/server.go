@@ -78,7 +78,7 @@ type Options struct {
 	Ingress ingress.Options `json:"ingress"`
 	// YieldAbove is the webhook latency above which runs give way to webhooks: while more than a
 	// tenth of the webhooks of a 50 ms tick take longer than this to be stored and the cores are
-	// saturated, fewer of every environment's workers start items (down to an eighth of them);
+	// saturated, fewer of every environment's workers start items (down to a sixteenth of them);
 	// the share grows back once webhooks are stored in time or the cores have time to spare
 	// (package yield). 0 means DefaultYieldAbove; negative lets runs take the cores whatever the
 	// webhooks' latency.

@@ -27,7 +27,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultTick  = 50 * time.Millisecond
-	DefaultFloor = 0.125
+	DefaultFloor = 0.0625
 )
 
 // full is the share that allows every worker, in thousandths.

@@ -22,34 +22,35 @@ func observe(g *Gate, n, slow int) {
 func TestShare(t *testing.T) {
 	busy := true
 	g := New(Options{Target: 5 * time.Millisecond, Saturated: func() bool { return busy }})
+	want := func(what string, share int32) {
+		t.Helper()
+		if got := g.share.Load(); got != share {
+			t.Errorf("%s: share %d‰, want %d‰", what, got, share)
+		}
+	}
 	if g.Share() != 1 || g.Allowed(32) != 32 {
 		t.Fatalf("a new gate allows %v (%d of 32), want every worker", g.Share(), g.Allowed(32))
 	}
 	// A tenth of slow requests is tolerated; more cut the share by 30 % per tick.
 	observe(g, 100, 10)
 	g.Tick()
-	if g.Share() != 1 {
-		t.Errorf("10 of 100 slow: share %v, want 1", g.Share())
-	}
+	want("10 of 100 slow", 1000)
 	observe(g, 100, 11)
 	g.Tick()
-	if g.Share() != 0.7 {
-		t.Errorf("11 of 100 slow: share %v, want 0.7", g.Share())
-	}
+	want("11 of 100 slow", 700)
 	observe(g, 100, 50)
 	g.Tick()
-	if g.Share() != 0.49 {
-		t.Errorf("after a second slow tick: share %v, want 0.49", g.Share())
-	}
+	want("a second slow tick", 490)
 	if got := g.Allowed(32); got != 16 { // 15.68 rounds up
-		t.Errorf("Allowed(32) at 0.49 = %d, want 16", got)
+		t.Errorf("Allowed(32) at 490‰ = %d, want 16", got)
 	}
 	for range 20 {
 		observe(g, 10, 10)
 		g.Tick()
 	}
-	if g.Share() != DefaultFloor || g.Allowed(32) != 4 {
-		t.Errorf("after 20 slow ticks: share %v, Allowed(32) %d; want the floor %v, 4", g.Share(), g.Allowed(32), DefaultFloor)
+	want("20 slow ticks: the floor", 62) // a sixteenth
+	if got := g.Allowed(64); got != 4 {
+		t.Errorf("Allowed(64) at the floor = %d, want 4", got)
 	}
 	if got := g.Allowed(3); got != 1 {
 		t.Errorf("Allowed(3) at the floor = %d, want at least one worker", got)
@@ -59,26 +60,18 @@ func TestShare(t *testing.T) {
 	busy = false
 	observe(g, 100, 100)
 	g.Tick()
-	if want := DefaultFloor + 0.02; g.Share() != want {
-		t.Errorf("slow on idle cores: share %v, want %v (grown by a fiftieth)", g.Share(), want)
-	}
+	want("slow on idle cores (a fiftieth more)", 82)
 	busy = true
 	observe(g, 100, 0)
 	g.Tick()
-	if want := DefaultFloor + 0.04; g.Share() != want {
-		t.Errorf("fast requests: share %v, want %v", g.Share(), want)
-	}
+	want("fast requests", 102)
 	// No requests at all: a quarter per tick, up to every worker.
 	g.Tick()
-	if want := DefaultFloor + 0.29; g.Share() != want {
-		t.Errorf("a quiet tick: share %v, want %v", g.Share(), want)
-	}
-	for range 4 {
+	want("a quiet tick", 352)
+	for range 3 {
 		g.Tick()
 	}
-	if g.Share() != 1 {
-		t.Errorf("after quiet ticks: share %v, want 1", g.Share())
-	}
+	want("quiet ticks", 1000)
 }
 
 func TestFloorOption(t *testing.T) {
@@ -87,11 +80,11 @@ func TestFloorOption(t *testing.T) {
 		observe(g, 10, 10)
 		g.Tick()
 	}
-	if g.Share() != 0.5 || g.Allowed(10) != 5 {
+	if g.share.Load() != 500 || g.Allowed(10) != 5 {
 		t.Errorf("share %v, Allowed(10) %d; want the floor 0.5, 5", g.Share(), g.Allowed(10))
 	}
 	for _, f := range []float64{-1, 0, 1.5} {
-		if g := New(Options{Target: time.Millisecond, Floor: f}); g.floor != DefaultFloor*full {
+		if g := New(Options{Target: time.Millisecond, Floor: f}); g.floor != 62 {
 			t.Errorf("Floor %v: floor %d, want the default", f, g.floor)
 		}
 	}
