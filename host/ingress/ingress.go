@@ -94,6 +94,9 @@ type Options struct {
 	// handling's start to the durable store: its answer's latency for an async automation (a
 	// sync one's wait for the run excluded).
 	Stored func(took time.Duration) `json:"-"`
+	// Backlogged, when set, is told of each webhook refused (429) because its consumer's backlog
+	// of waiting work is full.
+	Backlogged func() `json:"-"`
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Now is the clock of signature timestamps; nil means time.Now.
@@ -334,6 +337,9 @@ func (s *Server) receiveFailed(ctx *fasthttp.RequestCtx, err error) (problem.Cod
 		// The consumer's quota of waiting work: the sender should slow down, as on a 429 of any API.
 		code, msg = problem.TooManyRequests, "too many of this consumer's events are waiting to run; retry later"
 		ctx.Response.Header.Set("Retry-After", backlogRetryAfter)
+		if s.o.Backlogged != nil {
+			s.o.Backlogged()
+		}
 	default:
 		// The store failed or timed out: nothing is acknowledged, the sender should retry.
 		s.o.Logger.Error("ingress: receive", "err", err)

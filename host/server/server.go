@@ -79,9 +79,9 @@ type Options struct {
 	// YieldAbove is the webhook latency above which runs give way to webhooks: while more than a
 	// tenth of the webhooks of a 50 ms tick take longer than this to be stored and the cores are
 	// saturated, fewer of every environment's workers start items (down to a sixteenth of them);
-	// the share grows back once webhooks are stored in time or the cores have time to spare
-	// (package yield). 0 means DefaultYieldAbove; negative lets runs take the cores whatever the
-	// webhooks' latency.
+	// the share grows back once webhooks are stored in time, the cores have time to spare or
+	// webhooks are refused because their consumer's backlog is full (package yield). 0 means
+	// DefaultYieldAbove; negative lets runs take the cores whatever the webhooks' latency.
 	YieldAbove time.Duration `json:"yieldAbove"`
 	// ShutdownGrace bounds a graceful stop; default 30 s.
 	ShutdownGrace time.Duration `json:"shutdownGrace"`
@@ -205,7 +205,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	ino.API = s.api
 	ino.Observe = s.metrics.Webhook
 	if s.gate != nil {
-		ino.Stored = s.gate.Observe
+		ino.Stored, ino.Backlogged = s.gate.Observe, s.gate.Refused
 		s.metrics.GaugeAll("splice_engine_worker_share", "The share of workers allowed to start items: below 1 while runs give way to webhooks stored slower than --yield-above.",
 			s.gate.Share)
 	}

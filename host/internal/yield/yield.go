@@ -12,8 +12,11 @@
 // get faster for it. Background workers ask [Gate.Allowed] before each item; one over the share
 // waits until the share grows or another worker's item ends. Work started is never interrupted.
 //
-// The floor keeps background work going under any foreground load; the foreground's own quotas
-// (the engine's backlog bound, answered 429) stop a sender that outruns the background for long.
+// The floor keeps background work going under any foreground load. A sender that outruns the
+// background for long fills its backlog, and the foreground refuses its requests (the engine's
+// backlog bound, answered 429) until the background has caught up some: the foreground then waits
+// on the background, so a tick in which any request was refused so ([Gate.Refused]) grows the
+// share as a quiet tick does.
 package yield
 
 import (
@@ -57,6 +60,8 @@ type Gate struct {
 	seen  atomic.Int64 // foreground requests observed this tick
 	slow  atomic.Int64 // of which over the target
 
+	refused atomic.Int64 // foreground requests refused this tick for the background's backlog
+
 	mu     sync.Mutex
 	raised chan struct{} // closed (and replaced) when the share grows
 
@@ -82,6 +87,13 @@ func (g *Gate) Observe(took time.Duration) {
 	if took > g.o.Target {
 		g.slow.Add(1)
 	}
+}
+
+// Refused reports one foreground request refused because the background is behind (its
+// backlog is full): the foreground waits on the background then, so a tick with any refused
+// request grows the share as a quiet tick does.
+func (g *Gate) Refused() {
+	g.refused.Add(1)
 }
 
 // Allowed is how many of n workers may be working: at least one.
@@ -118,11 +130,11 @@ func (g *Gate) Run(ctx context.Context) {
 // Tick ends one tick: it sets the share from the requests observed since the last. Run calls it;
 // tests call it directly.
 func (g *Gate) Tick() {
-	seen, slow := g.seen.Swap(0), g.slow.Swap(0)
+	seen, slow, refused := g.seen.Swap(0), g.slow.Swap(0), g.refused.Swap(0)
 	busy := g.saturated()
 	s := g.share.Load()
 	switch {
-	case seen == 0:
+	case seen == 0, refused > 0:
 		s += full / 4
 	case slow*10 > seen && busy:
 		s = s * 7 / 10

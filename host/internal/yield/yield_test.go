@@ -183,3 +183,27 @@ func TestSched(t *testing.T) {
 		t.Errorf("%v of the waits were over an hour", over)
 	}
 }
+
+// TestRefusedOpens checks that a tick in which the foreground refused a request for the
+// background's backlog grows the share, however slow the rest were.
+func TestRefusedOpens(t *testing.T) {
+	g := New(Options{Target: time.Millisecond, Saturated: func() bool { return true }})
+	for range 10 {
+		observe(g, 10, 10)
+		g.Tick()
+	}
+	if g.share.Load() != 62 {
+		t.Fatalf("share %d‰ after slow ticks, want the floor 62‰", g.share.Load())
+	}
+	observe(g, 100, 100)
+	g.Refused()
+	g.Tick()
+	if got := g.share.Load(); got != 312 {
+		t.Errorf("a tick with a refused request: share %d‰, want 312‰ (a quarter more)", got)
+	}
+	observe(g, 100, 100)
+	g.Tick()
+	if got := g.share.Load(); got != 218 {
+		t.Errorf("the next slow tick, none refused: share %d‰, want 218‰ (cut again)", got)
+	}
+}
