@@ -15,8 +15,8 @@
 // The floor keeps background work going under any foreground load. A sender that outruns the
 // background for long fills its backlog, and the foreground refuses its requests (the engine's
 // backlog bound, answered 429) until the background has caught up some: the foreground then waits
-// on the background, so a tick in which any request was refused so ([Gate.Refused]) grows the
-// share as a quiet tick does.
+// on the background, so for a second after a request was refused so ([Gate.Refused]) the share
+// grows as in a quiet tick, whatever the latency.
 package yield
 
 import (
@@ -32,6 +32,10 @@ const (
 	DefaultTick  = 50 * time.Millisecond
 	DefaultFloor = 0.0625
 )
+
+// behindTicks is how many ticks the share only grows after a request refused for the
+// background's backlog: the backlog, once full, refuses in bursts, as work ends and frees room.
+const behindTicks = 20
 
 // full is the share that allows every worker, in thousandths.
 const full = 1000
@@ -61,6 +65,7 @@ type Gate struct {
 	slow  atomic.Int64 // of which over the target
 
 	refused atomic.Int64 // foreground requests refused this tick for the background's backlog
+	behind  int          // ticks left in which the share only grows, after a refused request (Tick's own)
 
 	mu     sync.Mutex
 	raised chan struct{} // closed (and replaced) when the share grows
@@ -90,8 +95,8 @@ func (g *Gate) Observe(took time.Duration) {
 }
 
 // Refused reports one foreground request refused because the background is behind (its
-// backlog is full): the foreground waits on the background then, so a tick with any refused
-// request grows the share as a quiet tick does.
+// backlog is full): the foreground waits on the background then, so for the next second the
+// share grows as in a quiet tick.
 func (g *Gate) Refused() {
 	g.refused.Add(1)
 }
@@ -132,9 +137,13 @@ func (g *Gate) Run(ctx context.Context) {
 func (g *Gate) Tick() {
 	seen, slow, refused := g.seen.Swap(0), g.slow.Swap(0), g.refused.Swap(0)
 	busy := g.saturated()
+	if refused > 0 {
+		g.behind = behindTicks
+	}
 	s := g.share.Load()
 	switch {
-	case seen == 0, refused > 0:
+	case seen == 0, g.behind > 0:
+		g.behind = max(0, g.behind-1)
 		s += full / 4
 	case slow*10 > seen && busy:
 		s = s * 7 / 10

@@ -184,8 +184,8 @@ func TestSched(t *testing.T) {
 	}
 }
 
-// TestRefusedOpens checks that a tick in which the foreground refused a request for the
-// background's backlog grows the share, however slow the rest were.
+// TestRefusedOpens checks that for a second (20 ticks) after the foreground refused a request
+// for the background's backlog the share only grows, however slow the requests were.
 func TestRefusedOpens(t *testing.T) {
 	g := New(Options{Target: time.Millisecond, Saturated: func() bool { return true }})
 	for range 10 {
@@ -195,15 +195,17 @@ func TestRefusedOpens(t *testing.T) {
 	if g.share.Load() != 62 {
 		t.Fatalf("share %d‰ after slow ticks, want the floor 62‰", g.share.Load())
 	}
-	observe(g, 100, 100)
 	g.Refused()
-	g.Tick()
-	if got := g.share.Load(); got != 312 {
-		t.Errorf("a tick with a refused request: share %d‰, want 312‰ (a quarter more)", got)
+	for i := range behindTicks {
+		observe(g, 100, 100)
+		g.Tick()
+		if want := min(1000, int32(62+250*(i+1))); g.share.Load() != want {
+			t.Fatalf("slow tick %d after a refused request: share %d‰, want %d‰", i, g.share.Load(), want)
+		}
 	}
 	observe(g, 100, 100)
 	g.Tick()
-	if got := g.share.Load(); got != 218 {
-		t.Errorf("the next slow tick, none refused: share %d‰, want 218‰ (cut again)", got)
+	if got := g.share.Load(); got != 700 {
+		t.Errorf("the first slow tick a second after the refused request: share %d‰, want 700‰ (cut)", got)
 	}
 }
