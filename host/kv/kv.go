@@ -227,8 +227,11 @@ func Open(opts Options) (*DB, error) {
 	return db, nil
 }
 
-// lockDir creates dir if needed and takes an exclusive, non-blocking flock on dir/splice.lock,
-// held until the returned file is closed. Badger locks the directory too, but its error cannot be
+// lockWait is how long lockDir retries a lock held by another open file.
+const lockWait = 500 * time.Millisecond
+
+// lockDir creates dir if needed and takes an exclusive flock on dir/splice.lock (trying for
+// lockWait), held until the returned file is closed. Badger locks the directory too, but its error cannot be
 // told apart from other open failures; this lock gives ErrLocked, for another process and for a
 // second Open in this one alike.
 func lockDir(dir string) (*os.File, error) {
@@ -239,7 +242,18 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// A lock released a moment ago can still be held by a child process this one forked and that
+	// has not exec'd yet (it shares the open file until its exec closes it): ask again for a
+	// while before calling the directory locked.
+	deadline := time.Now().Add(lockWait)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%w: %s (is another splice running on this data directory?)", ErrLocked, dir)

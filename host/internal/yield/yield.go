@@ -133,7 +133,7 @@ func (g *Gate) Run(ctx context.Context) {
 }
 
 // Tick ends one tick: it sets the share from the requests observed since the last. Run calls it;
-// tests call it directly.
+// tests call it directly, never while Run runs (the controller's state is Tick's own).
 func (g *Gate) Tick() {
 	seen, slow, refused := g.seen.Swap(0), g.slow.Swap(0), g.refused.Swap(0)
 	busy := g.saturated()
