@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splicehq/splice/host/abi"
 	"github.com/splicehq/splice/host/engine"
 	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/ledger"
@@ -70,5 +71,42 @@ func TestGate(t *testing.T) {
 	}
 	if p := burst(100); p < 3 {
 		t.Errorf("gate open: %d actions at once, want more than the 2 of the closed gate (up to 8)", p)
+	}
+}
+
+// TestSyncItemsGoFirst checks that the items of a sync webhook's run, whose caller waits, are
+// leased before the consumer's items waiting already: the first (Receive) and the next, after
+// its first action.
+func TestSyncItemsGoFirst(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
+	defer up.Close()
+	f := newFixture(t, 0)
+	f.autos.put(t, "acme", "sync", fmt.Sprintf(`{"name": "sync", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "one", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%[1]s/1"}},
+	           {"id": "two", "appKey": "http-probe", "actionKey": "fetch", "inputParams": {"url": "%[1]s/2"}}]}`, up.URL))
+	for i := range 3 {
+		f.accept(t, "acme", "sync", fmt.Sprintf(`{"n": %d}`, i)) // waiting already (not urgent)
+	}
+	r, err := f.eng.Receive(ctx, "acme", "sync", &abi.HTTPRequest{Method: "POST", Path: "/hooks/dev/sync", Body: `{"n": 9}`}, "")
+	if err != nil || len(r.Events) != 1 {
+		t.Fatalf("Receive = %+v, %v", r, err)
+	}
+	lease := func() ledger.Lease {
+		t.Helper()
+		ls, err := f.store.Lease(ctx, 1, time.Minute, nil)
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("Lease: %d, %v", len(ls), err)
+		}
+		return ls[0]
+	}
+	l := lease()
+	if l.Item.Event != r.Events[0].ID {
+		t.Fatalf("leased event %s's item first, want the sync webhook's %s", l.Item.Event, r.Events[0].ID)
+	}
+	if err := f.eng.Process(ctx, l); err != nil { // runs step one, enqueues step two
+		t.Fatal(err)
+	}
+	if l := lease(); l.Item.Event != r.Events[0].ID || l.Item.Step != "two" {
+		t.Errorf("leased %s/%s after the first action, want the sync run's step two", l.Item.Event, l.Item.Step)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/sandbox"
@@ -99,7 +100,9 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 		if err := e.validate(t.PayloadSchema, ev.Payload); err != nil {
 			return Received{}, fmt.Errorf("%w: event %d: %v", ErrPayload, i, err)
 		}
-		ne := ledger.NewEvent{Consumer: consumer, Automation: automationID, Payload: orNull(ev.Payload)}
+		// A sync webhook's caller waits for the run: its item goes before the waiting ones.
+		ne := ledger.NewEvent{Consumer: consumer, Automation: automationID, Payload: orNull(ev.Payload),
+			Urgent: prog.Automation.Respond == automation.RespondSync}
 		switch {
 		case dedupe != "" && len(out.Events) == 1:
 			ne.DedupeKey = "webhook:" + dedupe

@@ -110,6 +110,16 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	return e.runSteps(ctx, &chain{l: l, prog: prog, run: &run, first: d.Step, began: e.o.Now()}, d, sc)
 }
 
+// urgentDue is the due time of the next item of a run of prog: ledger.UrgentDue for a sync
+// webhook's automation, whose caller is waiting for the run (its first item was urgent too), else
+// zero (at once, behind the items already waiting).
+func urgentDue(prog *automation.Program) time.Time {
+	if prog.Automation.Respond == automation.RespondSync {
+		return ledger.UrgentDue
+	}
+	return time.Time{}
+}
+
 // chains reports whether a chain may go on with a step of the kind, or must commit first.
 func (e *Engine) chains(ch *chain, kind automation.Kind) bool {
 	switch {
@@ -144,7 +154,8 @@ func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeD
 				ch.run.Status, ch.run.UpdatedAt = ledger.Running, time.Time{}
 				c.Run = ch.run
 			}
-			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i})}}
+			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i}),
+				Due: urgentDue(prog)}}
 			return e.o.Store.Ack(ctx, l, c)
 		}
 		if !own && e.o.Now().Sub(ch.began) > e.o.LeaseTTL/8 {
@@ -183,7 +194,8 @@ func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeD
 				return e.o.Store.Release(ctx, l)
 			}
 			c := ch.commit()
-			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i})}}
+			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i}),
+				Due: urgentDue(prog)}}
 			return e.o.Store.Ack(ctx, l, c)
 		case fail != nil:
 			rec.Status = "failed"

@@ -119,7 +119,11 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 		if err != nil {
 			return nil, err
 		}
-		item := Item{ID: NewID(now), Consumer: e.Consumer, Automation: e.Automation, Event: id, Data: e.Data, Due: now}
+		due := now
+		if e.Urgent {
+			due = UrgentDue
+		}
+		item := Item{ID: NewID(now), Consumer: e.Consumer, Automation: e.Automation, Event: id, Data: e.Data, Due: due}
 		it, err := encode(item)
 		if err != nil {
 			return nil, err
@@ -127,7 +131,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 		ops = append(ops,
 			kv.Put(eventKey(e.Consumer, id), ev),
 			kv.Put(itemKey(item.ID), it),
-			kv.Put(readyKey(e.Consumer, now, item.ID), nil))
+			kv.Put(readyKey(e.Consumer, due, item.ID), nil))
 		if dkey != nil {
 			d, err := encode(dedupe{Event: id, At: now})
 			if err != nil {
@@ -137,7 +141,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 			seen[string(dkey)] = id
 		}
 		out[i] = Accepted{ID: id}
-		enqueued = append(enqueued, enq{e.Consumer, now, item.ID, it})
+		enqueued = append(enqueued, enq{e.Consumer, due, item.ID, it})
 	}
 	if err := s.write(ctx, ops...); err != nil {
 		if errors.Is(err, ErrConflict) {

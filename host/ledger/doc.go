@@ -96,5 +96,6 @@
 // Consumers with nothing due are skipped until the time they said (their first due item, or their
 // first lease to expire), so delayed work costs nothing until it is due. Open finds the consumers
 // with one seek each, not by reading the queue, which is what keeps a restart with a million
-// waiting items fast.
+// waiting items fast. Within a consumer, items go by due time: an urgent item (NewEvent.Urgent, or
+// a NewItem due at UrgentDue, long past: a sync webhook's run) goes before every item waiting.
 package ledger

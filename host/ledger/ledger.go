@@ -145,7 +145,15 @@ type NewEvent struct {
 	Payload json.RawMessage `json:"payload"`
 	// Data is copied into the event's work item, for the engine (optional JSON).
 	Data json.RawMessage `json:"data,omitempty"`
+	// Urgent puts the event's work item before its consumer's other ready items (it is due at
+	// UrgentDue): a caller is waiting for its run, as for a sync webhook.
+	Urgent bool `json:"urgent,omitempty"`
 }
+
+// UrgentDue is the due time of urgent work items (NewEvent.Urgent, or a NewItem due then): long
+// past, so that the queue, which leases a consumer's ready items by due time, leases them before
+// the others, and urgent items in the order they came.
+var UrgentDue = time.Unix(0, 1).UTC()
 
 // Accepted is the outcome of one NewEvent.
 type Accepted struct {

@@ -65,6 +65,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Advance", testAdvance},
 		{"DeadLetterRequeue", testDeadLetterRequeue},
 		{"Fairness", testFairness},
+		{"Urgent", testUrgent},
 		{"LeaseSkip", testLeaseSkip},
 		{"RunIndexes", testRunIndexes},
 		{"RunIsolation", testRunIsolation},
@@ -602,6 +603,49 @@ func testFairness(t *testing.T, h *harness) {
 	}
 	if rest := len(h.drain()); rest != backlog+few-leased {
 		t.Errorf("%d items left, want %d", rest, backlog+few-leased)
+	}
+}
+
+// testUrgent: an urgent event's item is leased before its consumer's items waiting already, urgent
+// ones in the order they came, and so are items enqueued due at ledger.UrgentDue; after a restart
+// too.
+func testUrgent(t *testing.T, h *harness) {
+	accept := func(i int, urgent bool) string {
+		t.Helper()
+		h.clock.Advance(time.Millisecond) // ids, and due times, in the order of the calls
+		e := ev("c", "a", "", i)
+		e.Urgent = urgent
+		return h.accept(e)[0].ID
+	}
+	var plain []string
+	for i := range 3 {
+		plain = append(plain, accept(i, false))
+	}
+	u1 := accept(3, true)
+	plain = append(plain, accept(4, false))
+	u2 := accept(5, true)
+	ls := h.lease(1, time.Minute)
+	if len(ls) != 1 || ls[0].Item.Event != u1 {
+		t.Fatalf("first lease: %+v, want the first urgent event %s's item", ls, u1)
+	}
+	// Its next item, urgent too, goes before the others; an item due at once goes behind them.
+	h.clock.Advance(time.Millisecond)
+	h.ack(ls[0], ledger.Commit{Next: []ledger.NewItem{
+		{Automation: "a", Event: u1, Step: "next", Due: ledger.UrgentDue},
+		{Automation: "a", Event: u1, Step: "later"},
+	}})
+	h.reopen()
+	var got []string
+	for _, it := range h.drain() {
+		got = append(got, it.Event+"/"+it.Step)
+	}
+	want := []string{u2 + "/", u1 + "/next"}
+	for _, id := range plain {
+		want = append(want, id+"/")
+	}
+	want = append(want, u1+"/later")
+	if !slices.Equal(got, want) {
+		t.Errorf("lease order after the first urgent item:\n got %v\nwant %v", got, want)
 	}
 }
 
