@@ -281,11 +281,14 @@ func (e *Engine) admit(ctx context.Context) bool {
 	for {
 		raised := g.Raised() // before Allowed: a raise in between closes it
 		n := e.working.Load()
-		if int(n) < g.Allowed(e.o.Workers) {
-			if e.working.CompareAndSwap(n, n+1) {
-				return true
+		if allowed := g.Allowed(e.o.Workers); int(n) < allowed {
+			if !e.working.CompareAndSwap(n, n+1) {
+				continue
 			}
-			continue
+			if int(n)+1 < allowed {
+				e.signalLeft() // slots remain: wake another waiter (a signal sent while one was pending was lost)
+			}
+			return true
 		}
 		select {
 		case <-raised:
@@ -302,8 +305,13 @@ func (e *Engine) leave() {
 		return
 	}
 	e.working.Add(-1)
+	e.signalLeft()
+}
+
+// signalLeft wakes one worker waiting in admit, if any.
+func (e *Engine) signalLeft() {
 	select {
-	case e.left <- struct{}{}: // wake one worker waiting for a slot
+	case e.left <- struct{}{}:
 	default:
 	}
 }
