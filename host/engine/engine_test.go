@@ -272,10 +272,19 @@ func TestRuns(t *testing.T) {
 	if _, ok := got.Load("order 43 of acme"); ok {
 		t.Error("the filtered order reached the upstream")
 	}
-	acts, _, _ := f.store.Activity(ctx, "acme", ledger.Page{})
-	kinds := map[string]int{}
-	for _, a := range acts {
-		kinds[a.Kind]++
+	// An Ack's activity is listed a moment after its run record is readable (the feed lists no
+	// entry above one still being written): wait for it, a while at most.
+	var kinds map[string]int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		acts, _, _ := f.store.Activity(ctx, "acme", ledger.Page{})
+		kinds = map[string]int{}
+		for _, a := range acts {
+			kinds[a.Kind]++
+		}
+		if kinds["run.succeeded"] == 1 && kinds["run.filtered"] == 1 && kinds["connector.called"] == 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if kinds["run.succeeded"] != 1 || kinds["run.filtered"] != 1 || kinds["connector.called"] != 3 {
 		t.Errorf("activity: %v", kinds)
