@@ -22,7 +22,7 @@ define go_guest
 endef
 
 # C guests: freestanding C with Debian's clang and wasm-ld, no libc.
-CFLAGS_WASM := --target=wasm32 -O2 -nostdlib -ffreestanding -Wl,--no-entry -Wl,--strip-all -I pdk/c
+CFLAGS_WASM := --target=wasm32 -O2 -msimd128 -mbulk-memory -nostdlib -ffreestanding -Wl,--no-entry -Wl,--strip-all -I pdk/c
 define c_guest
 	@mkdir -p $(W)
 	$(CLANG) $(CFLAGS_WASM) -o $@.tmp$$$$ $< && mv -f $@.tmp$$$$ $@

@@ -878,15 +878,36 @@ func BenchmarkWebhookTrigger(b *testing.B) {
 	for _, tc := range []struct{ guest, key string }{{"connector-echo", "received"}, {"connector-webhook", "json"}} {
 		c := loadGuest(b, rt, tc.guest)
 		input := triggerInput(b, tc.key, map[string][]string{"Content-Type": {"application/json"}}, body)
-		b.Run(tc.guest, func(b *testing.B) {
-			if o := callConn(c, "trigger", input, nil); o.Kind != "" {
-				b.Fatal(o)
-			}
-			for b.Loop() {
-				if _, err := c.Call(context.Background(), "c1", "trigger", input); err != nil {
-					b.Fatal(err)
-				}
-			}
+		b.Run(tc.guest, func(b *testing.B) { benchTrigger(b, c, input) })
+	}
+	// The load benchmark's webhook: a 1 KiB order (as splice-load sends it), its id the SHA-256
+	// of the body or a webhook-id header.
+	order1KiB := `{"id":1042,"customer":{"name":"Grace Hopper","email":"grace.hopper@example.com"},"currency":"EUR","lines":[` +
+		strings.Repeat(`{"sku":"SKU-0042","qty":2,"price":19.90},`, 18) +
+		`{"sku":"SKU-7781","qty":1,"price":83.60}],"total":123.40,"note":"Please leave the parcel at the front desk."}`
+	c := loadGuest(b, rt, "connector-webhook")
+	for _, tc := range []struct {
+		name    string
+		headers map[string][]string
+	}{
+		{"1KiB/sha256", map[string][]string{"Content-Type": {"application/json"}}},
+		{"1KiB/webhook-id", map[string][]string{"Content-Type": {"application/json"}, "Webhook-Id": {"msg_2KWPBgLlAfxdpx2AI54pPJ85f1W"}}},
+	} {
+		input := triggerInput(b, "json", tc.headers, order1KiB)
+		b.Run("connector-webhook/"+tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(order1KiB)))
+			benchTrigger(b, c, input)
 		})
+	}
+}
+
+func benchTrigger(b *testing.B, c *connector.Connector, input []byte) {
+	if o := callConn(c, "trigger", input, nil); o.Kind != "" {
+		b.Fatal(o)
+	}
+	for b.Loop() {
+		if _, err := c.Call(context.Background(), "c1", "trigger", input); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
