@@ -34,6 +34,8 @@ type Schema struct {
 	// all reports a schema that accepts every JSON document (true, {}, or annotations only):
 	// Validate then checks only that the document is JSON, without decoding it.
 	all bool
+	// quick, when not nil, checks most documents without decoding them (see quick).
+	quick *quick
 }
 
 // Compile compiles a JSON Schema, draft 2020-12 unless its $schema names another draft the
@@ -55,7 +57,7 @@ func Compile(schema []byte) (*Schema, error) {
 	if causes != nil {
 		return nil, newError("schema", causes)
 	}
-	return &Schema{sch: sch, all: acceptsAll(doc)}, nil
+	return &Schema{sch: sch, all: acceptsAll(doc), quick: quickOf(sch)}, nil
 }
 
 // annotations are the keywords that never make a document invalid.
@@ -88,6 +90,9 @@ func acceptsAll(doc any) bool {
 // listing every failure. Validate sets no size limit: callers bound what they pass.
 func (s *Schema) Validate(doc []byte) error {
 	if s.all && utf8.Valid(doc) && jsonscan.Valid(doc) {
+		return nil
+	}
+	if s.quick != nil && s.quick.valid(doc) {
 		return nil
 	}
 	v, err := decodeAny("document", doc)
