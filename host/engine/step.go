@@ -110,12 +110,12 @@ func (e *Engine) step(ctx context.Context, l ledger.Lease, prog *automation.Prog
 	return e.runSteps(ctx, &chain{l: l, prog: prog, run: &run, first: d.Step, began: e.o.Now()}, d, sc)
 }
 
-// urgentDue is the due time of the next item of a run of prog: ledger.UrgentDue for a sync
-// webhook's automation, whose caller is waiting for the run (its first item was urgent too), else
-// zero (at once, behind the items already waiting).
-func urgentDue(prog *automation.Program) time.Time {
+// urgentDue is the due time of the next item of a run of prog, written at now: ledger.UrgentDue
+// for a sync webhook's automation, whose caller is waiting for the run (its first item was urgent
+// too), else zero (at once, behind the items already waiting).
+func urgentDue(prog *automation.Program, now time.Time) time.Time {
 	if prog.Automation.Respond == automation.RespondSync {
-		return ledger.UrgentDue
+		return ledger.UrgentDue(now)
 	}
 	return time.Time{}
 }
@@ -155,7 +155,7 @@ func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeD
 				c.Run = ch.run
 			}
 			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i}),
-				Due: urgentDue(prog)}}
+				Due: urgentDue(prog, e.o.Now())}}
 			return e.o.Store.Ack(ctx, l, c)
 		}
 		if !own && e.o.Now().Sub(ch.began) > e.o.LeaseTTL/8 {
@@ -195,7 +195,7 @@ func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeD
 			}
 			c := ch.commit()
 			c.Next = []ledger.NewItem{{Automation: it.Automation, Event: it.Event, Run: ch.run.ID, Step: cs.Step.ID, Data: mustJSON(itemData{Step: i}),
-				Due: urgentDue(prog)}}
+				Due: urgentDue(prog, e.o.Now())}}
 			return e.o.Store.Ack(ctx, l, c)
 		case fail != nil:
 			rec.Status = "failed"

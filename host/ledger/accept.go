@@ -121,7 +121,7 @@ func (s *Embedded) accept(ctx context.Context, events []NewEvent, optimistic boo
 		}
 		due := now
 		if e.Urgent {
-			due = UrgentDue
+			due = UrgentDue(now)
 		}
 		item := Item{ID: NewID(now), Consumer: e.Consumer, Automation: e.Automation, Event: id, Data: e.Data, Due: due}
 		it, err := encode(item)

@@ -97,5 +97,10 @@
 // first lease to expire), so delayed work costs nothing until it is due. Open finds the consumers
 // with one seek each, not by reading the queue, which is what keeps a restart with a million
 // waiting items fast. Within a consumer, items go by due time: an urgent item (NewEvent.Urgent, or
-// a NewItem due at UrgentDue, long past: a sync webhook's run) goes before every item waiting.
+// a NewItem due at UrgentDue(now): a sync webhook's run) is due UrgentLead (a minute) before it
+// was written, so it goes before every item that has waited less than that. Not before all of
+// them: under a flood of sync webhooks that the workers cannot keep up with, the consumer's other
+// items would then wait for as long as the flood lasts; this way they wait at most UrgentLead
+// longer than they would have, and a sync caller (who waits 30 s at most by default) goes behind
+// only items that have waited longer than it ever would.
 package ledger

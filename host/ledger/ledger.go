@@ -145,15 +145,21 @@ type NewEvent struct {
 	Payload json.RawMessage `json:"payload"`
 	// Data is copied into the event's work item, for the engine (optional JSON).
 	Data json.RawMessage `json:"data,omitempty"`
-	// Urgent puts the event's work item before its consumer's other ready items (it is due at
-	// UrgentDue): a caller is waiting for its run, as for a sync webhook.
+	// Urgent puts the event's work item before its consumer's items that have waited less than
+	// UrgentLead (it is due at UrgentDue of the time it is accepted): a caller is waiting for its
+	// run, as for a sync webhook.
 	Urgent bool `json:"urgent,omitempty"`
 }
 
-// UrgentDue is the due time of urgent work items (NewEvent.Urgent, or a NewItem due then): long
-// past, so that the queue, which leases a consumer's ready items by due time, leases them before
-// the others, and urgent items in the order they came.
-var UrgentDue = time.Unix(0, 1).UTC()
+// UrgentLead is how far before now an urgent work item is due (see UrgentDue): longer than a sync
+// webhook waits for its run by default (ingress.DefaultSyncWait, 30 s).
+const UrgentLead = time.Minute
+
+// UrgentDue is the due time of an urgent work item written at now (NewEvent.Urgent, or a NewItem
+// due then): UrgentLead before it. The queue leases a consumer's ready items by due time, so an
+// urgent item goes before the items that have waited less than UrgentLead, urgent items go in the
+// order they came, and items that have waited longer go before it (see the package doc).
+func UrgentDue(now time.Time) time.Time { return now.Add(-UrgentLead) }
 
 // Accepted is the outcome of one NewEvent.
 type Accepted struct {

@@ -608,7 +608,7 @@ func testFairness(t *testing.T, h *harness) {
 
 // testUrgent: an urgent event's item is leased before its consumer's items waiting already, urgent
 // ones in the order they came, and so are items enqueued due at ledger.UrgentDue; after a restart
-// too.
+// too. Items that have waited longer than ledger.UrgentLead go before a new urgent one.
 func testUrgent(t *testing.T, h *harness) {
 	accept := func(i int, urgent bool) string {
 		t.Helper()
@@ -631,7 +631,7 @@ func testUrgent(t *testing.T, h *harness) {
 	// Its next item, urgent too, goes before the others; an item due at once goes behind them.
 	h.clock.Advance(time.Millisecond)
 	h.ack(ls[0], ledger.Commit{Next: []ledger.NewItem{
-		{Automation: "a", Event: u1, Step: "next", Due: ledger.UrgentDue},
+		{Automation: "a", Event: u1, Step: "next", Due: ledger.UrgentDue(h.clock.Now())},
 		{Automation: "a", Event: u1, Step: "later"},
 	}})
 	h.reopen()
@@ -646,6 +646,26 @@ func testUrgent(t *testing.T, h *harness) {
 	want = append(want, u1+"/later")
 	if !slices.Equal(got, want) {
 		t.Errorf("lease order after the first urgent item:\n got %v\nwant %v", got, want)
+	}
+
+	// A flood of urgent events delays the items waiting already by at most UrgentLead: once
+	// they have waited longer, they go first.
+	old := accept(6, false)
+	h.clock.Advance(ledger.UrgentLead / 2)
+	u3 := accept(7, true)
+	h.clock.Advance(ledger.UrgentLead)
+	u4 := accept(8, true)
+	got = got[:0]
+	for range 3 {
+		ls := h.lease(1, time.Minute)
+		if len(ls) != 1 {
+			t.Fatalf("lease: %d items, want 1", len(ls))
+		}
+		got = append(got, ls[0].Item.Event)
+		h.ack(ls[0], ledger.Commit{})
+	}
+	if want := []string{u3, old, u4}; !slices.Equal(got, want) {
+		t.Errorf("lease order of an item waiting %s and urgent ones:\n got %v\nwant %v", ledger.UrgentLead*3/2, got, want)
 	}
 }
 
