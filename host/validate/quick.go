@@ -261,34 +261,43 @@ func quickable(s *jsonschema.Schema) bool {
 
 // valid reports whether doc, any bytes, is one JSON document (as the library's decoding
 // requires: UTF-8, and JSON as encoding/json reads it) that q accepts.
+//
+// Its work is bounded by a budget of schema applications, a few per byte of doc: without it, an
+// anyOf whose first branch quick leaves to the library deep down would make it try the next
+// branch at every level above, in time exponential in the depth, where the library, whose first
+// branch succeeds, takes linear time. Out of budget, it leaves the document to the library.
 func (q *quick) valid(doc []byte) bool {
 	if !utf8.Valid(doc) || !jsonscan.Valid(doc) {
 		return false
 	}
-	return q.ok(bytes.TrimSpace(doc))
+	budget := 8*len(doc) + 64
+	return q.ok(bytes.TrimSpace(doc), &budget)
 }
 
 // ok reports whether the value v, JSON that jsonscan.Valid accepted, with no surrounding
-// whitespace, is certainly valid against q.
-func (q *quick) ok(v []byte) bool {
+// whitespace, is certainly valid against q, within the budget (each call takes one).
+func (q *quick) ok(v []byte, budget *int) bool {
+	if *budget--; *budget < 0 {
+		return false
+	}
 	if q.never || len(v) == 0 {
 		return false
 	}
 	if q.konst != nil && !bytes.Equal(v, q.konst) {
 		return false
 	}
-	if q.ref != nil && !q.ref.ok(v) {
+	if q.ref != nil && !q.ref.ok(v, budget) {
 		return false
 	}
 	for _, a := range q.allOf {
-		if !a.ok(v) {
+		if !a.ok(v, budget) {
 			return false
 		}
 	}
 	if len(q.anyOf) > 0 {
 		any := false
 		for _, a := range q.anyOf {
-			if a.ok(v) {
+			if a.ok(v, budget) {
 				any = true
 				break
 			}
@@ -299,9 +308,9 @@ func (q *quick) ok(v []byte) bool {
 	}
 	switch v[0] {
 	case '{':
-		return q.has(tObject) && q.object(v)
+		return q.has(tObject) && q.object(v, budget)
 	case '[':
-		return q.has(tArray) && q.array(v)
+		return q.has(tArray) && q.array(v, budget)
 	case '"':
 		return q.has(tString) && q.str(v)
 	case 't', 'f':
@@ -314,7 +323,7 @@ func (q *quick) ok(v []byte) bool {
 
 func (q *quick) has(t typeSet) bool { return q.types == 0 || q.types&t != 0 }
 
-func (q *quick) object(v []byte) bool {
+func (q *quick) object(v []byte, budget *int) bool {
 	if q.props == nil && !q.noAddl && q.addl == nil && len(q.required) == 0 {
 		return true
 	}
@@ -327,11 +336,11 @@ func (q *quick) object(v []byte) bool {
 			return false
 		}
 		if p, found := q.props[string(key)]; found {
-			ok = p.ok(val)
+			ok = p.ok(val, budget)
 		} else if q.noAddl {
 			ok = false
 		} else if q.addl != nil {
-			ok = q.addl.ok(val)
+			ok = q.addl.ok(val, budget)
 		}
 		for i, r := range q.required {
 			if r == string(key) {
@@ -343,13 +352,13 @@ func (q *quick) object(v []byte) bool {
 	return ok && seen == 1<<len(q.required)-1
 }
 
-func (q *quick) array(v []byte) bool {
+func (q *quick) array(v []byte, budget *int) bool {
 	if q.items == nil {
 		return true
 	}
 	ok := true
 	jsonscan.Elements(v, func(e []byte) bool {
-		ok = q.items.ok(e)
+		ok = q.items.ok(e, budget)
 		return ok
 	})
 	return ok

@@ -221,3 +221,24 @@ func BenchmarkValidate(b *testing.B) {
 		})
 	}
 }
+
+// TestQuickBudget: an anyOf whose first branch quick leaves to the library at the bottom of a deep
+// document (a member name with an escape) would have quick try the second branch at every level,
+// 2^depth times; its budget stops it and the library, for which the first branch succeeds, decides.
+// Without the budget this test does not end.
+func TestQuickBudget(t *testing.T) {
+	s, err := Compile([]byte(`{"$defs":{"a":{"anyOf":[
+		{"type":"object","properties":{"x":{"$ref":"#/$defs/a"}}},
+		{"type":"object","properties":{"x":{"$ref":"#/$defs/a"}},"required":["x"]}]}},
+		"$ref":"#/$defs/a"}`))
+	if err != nil || s.quick == nil {
+		t.Fatalf("Compile: %v, quick form %v", err, s != nil && s.quick != nil)
+	}
+	doc := []byte(strings.Repeat(`{"x":`, 60) + `{"\u0079":1}` + strings.Repeat(`}`, 60))
+	if s.quick.valid(doc) {
+		t.Error("quick accepted a document with an escaped member name")
+	}
+	if err := s.Validate(doc); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
