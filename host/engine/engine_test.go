@@ -134,7 +134,8 @@ func newFixtureClock(t testing.TB, probeTimeout time.Duration, now func() time.T
 	}
 	rt := sharedRuntime(t)
 	conns := connectors{}
-	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe", "echo": "connector-echo"} {
+	for app, guest := range map[string]string{"json": "connector-json", "http-probe": "http-probe", "echo": "connector-echo",
+		"webhook": "connector-webhook"} {
 		opts := connector.Options{}
 		if app == "http-probe" {
 			opts.Policy = sandbox.Limits{Timeout: probeTimeout}
