@@ -97,7 +97,7 @@ func (e *Engine) Receive(ctx context.Context, consumer, automationID string, req
 	}
 	events := make([]ledger.NewEvent, 0, len(out.Events))
 	for i, ev := range out.Events {
-		if err := e.validate(t.PayloadSchema, ev.Payload); err != nil {
+		if err := e.validateJSON(t.PayloadSchema, ev.Payload); err != nil { // part of the checked output
 			return Received{}, fmt.Errorf("%w: event %d: %v", ErrPayload, i, err)
 		}
 		// A sync webhook's caller waits for the run: its item goes before the waiting ones.

@@ -509,7 +509,7 @@ func (e *Engine) call(ctx context.Context, it ledger.Item, cs *automation.Compil
 		return permanent("invalid_output", "the %s export's output has no \"output\" member", export)
 	}
 	rec.Output = compactJSON(output)
-	if err := e.validate(outSchema, rec.Output); err != nil {
+	if err := e.validateJSON(outSchema, rec.Output); err != nil { // compacted from the checked output
 		return permanent("invalid_output", "%v", err)
 	}
 	return nil
@@ -563,18 +563,37 @@ func classify(err error, sess *broker.Session) *stepFailure {
 }
 
 func (e *Engine) validate(schema, doc json.RawMessage) error {
+	s, err := e.schema(schema)
+	if s == nil || err != nil {
+		return err
+	}
+	return s.Validate(doc)
+}
+
+// validateJSON is validate for a doc known to be JSON: a guest's output (the sandbox checked it)
+// or part of one.
+func (e *Engine) validateJSON(schema, doc json.RawMessage) error {
+	s, err := e.schema(schema)
+	if s == nil || err != nil {
+		return err
+	}
+	return s.ValidateJSON(doc)
+}
+
+// schema returns the compiled schema (nil for none), compiled once.
+func (e *Engine) schema(schema json.RawMessage) (*validate.Schema, error) {
 	if len(schema) == 0 {
-		return nil
+		return nil, nil
 	}
 	v, ok := e.schemas.Load(string(schema))
 	if !ok {
 		s, err := validate.Compile(schema)
 		if err != nil {
-			return fmt.Errorf("schema: %w", err)
+			return nil, fmt.Errorf("schema: %w", err)
 		}
 		v, _ = e.schemas.LoadOrStore(string(schema), s)
 	}
-	return v.(*validate.Schema).Validate(doc)
+	return v.(*validate.Schema), nil
 }
 
 // requiredAt reports whether the schema requires a value at the JSON pointer: its parent's

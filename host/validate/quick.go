@@ -270,6 +270,11 @@ func (q *quick) valid(doc []byte) bool {
 	if !utf8.Valid(doc) || !jsonscan.Valid(doc) {
 		return false
 	}
+	return q.okJSON(doc)
+}
+
+// okJSON is valid for a doc that jsonscan.Valid and utf8.Valid accept.
+func (q *quick) okJSON(doc []byte) bool {
 	budget := 8*len(doc) + 64
 	return q.ok(bytes.TrimSpace(doc), &budget)
 }

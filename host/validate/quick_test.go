@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
 // TestQuickKnowsEveryField fails when jsonschema.Schema has a field that neither quick checks
@@ -123,6 +125,11 @@ func TestQuick(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.schema, err)
 		}
+		if jsonscan.Valid([]byte(tc.doc)) {
+			if a, b := s.ValidateJSON([]byte(tc.doc)), s.Validate([]byte(tc.doc)); (a == nil) != (b == nil) {
+				t.Errorf("schema %s\ndoc %s\nValidateJSON %v, Validate %v", tc.schema, tc.doc, a, b)
+			}
+		}
 		got := s.quick != nil && s.quick.valid([]byte(tc.doc))
 		if got != tc.quick {
 			t.Errorf("schema %s\ndoc %s\nquick %v, want %v", tc.schema, tc.doc, got, tc.quick)
@@ -175,7 +182,16 @@ func FuzzQuick(f *testing.F) {
 	f.Add(`{"const":null,"type":["null","string"]}`, `null`)
 	f.Fuzz(func(t *testing.T, schema, doc string) {
 		s, err := Compile([]byte(schema))
-		if err != nil || s.quick == nil || !s.quick.valid([]byte(doc)) {
+		if err != nil {
+			return
+		}
+		if jsonscan.Valid([]byte(doc)) {
+			// ValidateJSON, for documents known to be JSON, agrees with Validate.
+			if a, b := s.ValidateJSON([]byte(doc)), s.Validate([]byte(doc)); (a == nil) != (b == nil) {
+				t.Fatalf("schema %s\ndoc %q\nValidateJSON %v, Validate %v", schema, doc, a, b)
+			}
+		}
+		if s.quick == nil || !s.quick.valid([]byte(doc)) {
 			return
 		}
 		v, err := decodeAny("document", []byte(doc))
@@ -188,13 +204,15 @@ func FuzzQuick(f *testing.F) {
 	})
 }
 
-// BenchmarkValidate validates the documents of one load-benchmark run (the chat transform's
-// input and the message action's input and output) with Validate, and with the library alone.
+// BenchmarkValidate validates the documents of one load-benchmark run (the event's payload, the
+// chat transform's input and the message action's input and output) with Validate, with
+// ValidateJSON (for documents known to be JSON) and with the library alone.
 func BenchmarkValidate(b *testing.B) {
 	docs := []struct{ name, schema, doc string }{
 		{"format-input", chatFormatInput, `{"order":` + order + `}`},
 		{"send-input", chatSendInput, `{"channel":"#orders","text":"New order 1042 by Grace Hopper, total 123.40"}`},
 		{"send-output", chatSendOutput, `{"ok":true,"status":200,"messageId":"m1"}`},
+		{"payload", `{}`, order},
 	}
 	for _, d := range docs {
 		s, err := Compile([]byte(d.schema))
@@ -206,6 +224,14 @@ func BenchmarkValidate(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			for b.Loop() {
 				if err := s.Validate(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(d.name+"/validate-json", func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if err := s.ValidateJSON(doc); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -240,5 +266,19 @@ func TestQuickBudget(t *testing.T) {
 	}
 	if err := s.Validate(doc); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+// TestValidateJSONEmpty: an empty document is not JSON, for ValidateJSON as for Validate, even
+// against a schema that accepts every document.
+func TestValidateJSONEmpty(t *testing.T) {
+	for _, sch := range []string{`{}`, `true`, chatSendInput} {
+		s, err := Compile([]byte(sch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ValidateJSON(nil) == nil || s.ValidateJSON([]byte{}) == nil {
+			t.Errorf("%s: ValidateJSON of an empty document = nil, want an error", sch)
+		}
 	}
 }
