@@ -106,14 +106,16 @@ const (
 // DecodeRequest parses and checks the syntax of a splice_http request document. What it does
 // not check (hosts, addresses, credentials) is checked when the request is sent.
 func DecodeRequest(b []byte, maxBody int64) (*Request, []byte, *Error) {
-	var r Request
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, nil, fail(KindInvalidRequest, "request is not a valid document: %v", err)
-	}
-	if dec.More() {
-		return nil, nil, fail(KindInvalidRequest, "request has data after the document")
+	r, ok := decodeRequestFast(b)
+	if !ok {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, nil, fail(KindInvalidRequest, "request is not a valid document: %v", err)
+		}
+		if dec.More() {
+			return nil, nil, fail(KindInvalidRequest, "request has data after the document")
+		}
 	}
 	if r.Method == "" {
 		r.Method = http.MethodGet
