@@ -300,14 +300,14 @@ func (q *quick) ok(v []byte, budget *int) bool {
 		}
 	}
 	if len(q.anyOf) > 0 {
-		any := false
+		matched := false
 		for _, a := range q.anyOf {
 			if a.ok(v, budget) {
-				any = true
+				matched = true
 				break
 			}
 		}
-		if !any {
+		if !matched {
 			return false
 		}
 	}
