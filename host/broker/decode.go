@@ -9,9 +9,23 @@ import (
 	"github.com/splicehq/splice/host/internal/jsonscan"
 )
 
+// The members of a request document, a bit each.
+const (
+	fMethod uint = 1 << iota
+	fURL
+	fHeaders
+	fBody
+	fBodyBase64
+	fAuth
+	fAuthRefresh
+	fNoCredential
+	fTimeoutMS
+)
+
 // requestFields are the members of a request document, as its struct tags spell them.
-var requestFields = map[string]uint{"method": 1 << 0, "url": 1 << 1, "headers": 1 << 2, "body": 1 << 3,
-	"bodyBase64": 1 << 4, "auth": 1 << 5, "authRefresh": 1 << 6, "noCredential": 1 << 7, "timeoutMs": 1 << 8}
+var requestFields = map[string]uint{"method": fMethod, "url": fURL, "headers": fHeaders, "body": fBody,
+	"bodyBase64": fBodyBase64, "auth": fAuth, "authRefresh": fAuthRefresh, "noCredential": fNoCredential,
+	"timeoutMs": fTimeoutMS}
 
 // decodeRequestFast decodes the usual request document, which a PDK writes, without
 // encoding/json's reflection (a fifth of the broker's CPU time per request went to it): one
@@ -33,30 +47,30 @@ func decodeRequestFast(b []byte) (r Request, ok bool) {
 			return false
 		}
 		seen |= bit
-		switch string(name[1 : len(name)-1]) {
-		case "method":
+		switch bit {
+		case fMethod:
 			r.Method, ok = str(v)
-		case "url":
+		case fURL:
 			r.URL, ok = str(v)
-		case "body":
+		case fBody:
 			var s string
 			s, ok = str(v)
 			r.Body = &s
-		case "bodyBase64":
+		case fBodyBase64:
 			var s string
 			s, ok = str(v)
 			r.BodyBase64 = &s
-		case "auth":
+		case fAuth:
 			r.Auth, ok = boolean(v)
-		case "authRefresh":
+		case fAuthRefresh:
 			r.AuthRefresh, ok = boolean(v)
-		case "noCredential":
+		case fNoCredential:
 			r.NoCredential, ok = boolean(v)
-		case "timeoutMs":
+		case fTimeoutMS:
 			var err error
 			r.TimeoutMS, err = strconv.ParseInt(string(v), 10, 64)
 			ok = err == nil
-		case "headers":
+		case fHeaders:
 			ok = v[0] == '{'
 			if ok {
 				r.Headers = map[string]string{}
