@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/splicehq/splice/host/internal/jsonscan"
+	"github.com/splicehq/splice/host/internal/jsonw"
 )
 
 // AppendTriggerInput appends in as JSON to dst: the document json.Marshal makes of it, byte for
@@ -41,9 +41,9 @@ func AppendTriggerInput(dst []byte, in *TriggerInput) ([]byte, error) {
 		dst = slices.Grow(dst, n+n/16)
 	}
 	dst = append(dst, `{"op":`...)
-	dst = AppendString(dst, in.Op)
+	dst = jsonw.String(dst, in.Op)
 	dst = append(dst, `,"key":`...)
-	dst = AppendString(dst, in.Key)
+	dst = jsonw.String(dst, in.Key)
 	if len(in.Params) > 0 {
 		dst = append(dst, `,"params":`...)
 		dst = append(dst, in.Params...)
@@ -54,9 +54,9 @@ func AppendTriggerInput(dst []byte, in *TriggerInput) ([]byte, error) {
 	}
 	if r := in.Request; r != nil {
 		dst = append(dst, `,"request":{"method":`...)
-		dst = AppendString(dst, r.Method)
+		dst = jsonw.String(dst, r.Method)
 		dst = append(dst, `,"path":`...)
-		dst = AppendString(dst, r.Path)
+		dst = jsonw.String(dst, r.Path)
 		if len(r.Headers) > 0 {
 			dst = append(dst, `,"headers":`...)
 			dst = appendValues(dst, r.Headers)
@@ -66,12 +66,12 @@ func AppendTriggerInput(dst []byte, in *TriggerInput) ([]byte, error) {
 			dst = appendValues(dst, r.Query)
 		}
 		dst = append(dst, `,"body":`...)
-		dst = AppendString(dst, r.Body)
+		dst = jsonw.String(dst, r.Body)
 		dst = append(dst, '}')
 	}
 	if in.WebhookURL != "" {
 		dst = append(dst, `,"webhookUrl":`...)
-		dst = AppendString(dst, in.WebhookURL)
+		dst = jsonw.String(dst, in.WebhookURL)
 	}
 	return append(dst, '}'), nil
 }
@@ -89,7 +89,7 @@ func appendValues(dst []byte, m map[string][]string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, k)
+		dst = jsonw.String(dst, k)
 		dst = append(dst, ':')
 		vs := m[k]
 		if vs == nil {
@@ -101,74 +101,9 @@ func appendValues(dst []byte, m map[string][]string) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(dst, v)
+			dst = jsonw.String(dst, v)
 		}
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
-}
-
-// plain marks the bytes that encoding/json writes as they are in a string: printable ASCII but
-// the quote, the backslash and the HTML characters <, > and &.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// AppendString appends s to dst as a JSON string, escaped as encoding/json escapes it: control
-// characters, the quote, the backslash, <, >, &, U+2028 and U+2029 escaped, each byte that is not
-// part of valid UTF-8 replaced by U+FFFD, everything else as it is. FuzzAppendString checks it
-// against json.Marshal byte for byte.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

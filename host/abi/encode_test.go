@@ -46,18 +46,6 @@ func checkTriggerInput(t *testing.T, in *TriggerInput) {
 	}
 }
 
-func FuzzAppendString(f *testing.F) {
-	for _, s := range stringCases {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
-			t.Fatalf("AppendString(%q) = %q, json.Marshal %q", s, got[1:], want)
-		}
-	})
-}
-
 var stringCases = []string{"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t bs\b ff\f nul\x00 us\x1f del\x7f",
 	"é ü 漢 🎉", "bad \xff byte", "cut \xe6\xbc", "\u2028 \u2029", "<a href='x'>&</a>", strings.Repeat("{\"k\":1}", 100)}
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/splicehq/splice/host/abi"
+	"github.com/splicehq/splice/host/internal/jsonw"
 )
 
 // Request is the document a guest passes to splice_http (pdk/ABI.md, "Outbound HTTP").
@@ -255,26 +255,26 @@ func encodeResponse(r *Response) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = abi.AppendString(b, k)
+			b = jsonw.String(b, k)
 			b = append(b, ':')
-			b = abi.AppendString(b, r.Headers[k])
+			b = jsonw.String(b, r.Headers[k])
 		}
 		b = append(b, '}')
 	}
 	if r.Body != nil {
 		sep()
 		b = append(b, `"body":`...)
-		b = abi.AppendString(b, *r.Body)
+		b = jsonw.String(b, *r.Body)
 	}
 	if r.BodyBase64 != nil {
 		sep()
 		b = append(b, `"bodyBase64":`...)
-		b = abi.AppendString(b, *r.BodyBase64)
+		b = jsonw.String(b, *r.BodyBase64)
 	}
 	if r.URL != "" {
 		sep()
 		b = append(b, `"url":`...)
-		b = abi.AppendString(b, r.URL)
+		b = jsonw.String(b, r.URL)
 	}
 	if r.RetryAfterMS != 0 {
 		sep()
@@ -284,9 +284,9 @@ func encodeResponse(r *Response) []byte {
 	if e := r.Error; e != nil {
 		sep()
 		b = append(b, `"error":{"kind":`...)
-		b = abi.AppendString(b, string(e.Kind))
+		b = jsonw.String(b, string(e.Kind))
 		b = append(b, `,"message":`...)
-		b = abi.AppendString(b, e.Message)
+		b = jsonw.String(b, e.Message)
 		if e.RetryAfterMS != 0 {
 			b = append(b, `,"retryAfterMs":`...)
 			b = strconv.AppendInt(b, e.RetryAfterMS, 10)

@@ -10,6 +10,7 @@ import (
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/internal/jsonscan"
+	"github.com/splicehq/splice/host/internal/jsonw"
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/queue"
 	"github.com/splicehq/splice/host/sandbox"
@@ -331,7 +332,7 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = abi.AppendString(b, id)
+		b = jsonw.String(b, id)
 		b = append(b, ':')
 		b = append(b, s.Steps[id]...)
 	}
@@ -341,7 +342,7 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		v    map[string]string
 	}{{"automation", s.Automation}, {"run", s.Run}, {"consumer", s.Consumer}} {
 		b = append(b, ',')
-		b = abi.AppendString(b, m.name)
+		b = jsonw.String(b, m.name)
 		b = append(b, ':')
 		mb, err := json.Marshal(m.v)
 		if err != nil {
@@ -521,16 +522,16 @@ func callDoc(k0, v0, k1, v1, k2 string, raw json.RawMessage) []byte {
 	b := make([]byte, 0, len(raw)+len(v0)+len(v1)+64)
 	b = append(b, '{')
 	if k0 != "" {
-		b = abi.AppendString(b, k0)
+		b = jsonw.String(b, k0)
 		b = append(b, ':')
-		b = abi.AppendString(b, v0)
+		b = jsonw.String(b, v0)
 		b = append(b, ',')
 	}
-	b = abi.AppendString(b, k1)
+	b = jsonw.String(b, k1)
 	b = append(b, ':')
-	b = abi.AppendString(b, v1)
+	b = jsonw.String(b, v1)
 	b = append(b, ',')
-	b = abi.AppendString(b, k2)
+	b = jsonw.String(b, k2)
 	b = append(b, ':')
 	b = append(b, orNull(raw)...)
 	return append(b, '}')
