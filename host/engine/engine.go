@@ -19,6 +19,7 @@ import (
 	"github.com/splicehq/splice/host/automation"
 	"github.com/splicehq/splice/host/broker"
 	"github.com/splicehq/splice/host/connector"
+	"github.com/splicehq/splice/host/internal/jsonw"
 	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/queue"
@@ -432,17 +433,39 @@ type StepRecord struct {
 	forget []ledger.ObjectKey
 }
 
-// encode is the record as JSON. Input and output, valid JSON already (the mapping made the one,
-// the call compacted the other), are copied in as they are, after the other members: through
-// encoding/json they would be validated and compacted again.
+// encode is the record as JSON: what json.Marshal writes, but with Input and Output, valid JSON
+// already (the mapping made the one, the call compacted the other), copied in as they are and
+// after the other members; encoding/json would validate and compact them again. Records are
+// written on every step of every run, so appendJSON writes them without reflection
+// (BenchmarkStepRecordEncode); TestStepRecordEncode checks it against encodeReflect.
 func (r *StepRecord) encode() json.RawMessage {
+	n := 256 + len(r.Input) + len(r.Output)
+	for i := range r.Exchanges {
+		x := &r.Exchanges[i]
+		n += 320 + len(x.URL) + len(x.RequestBody) + len(x.ResponseBody) + 64*(len(x.RequestHeaders)+len(x.ResponseHeaders))
+	}
+	for _, l := range r.Logs {
+		n += 32 + len(l.Message)
+	}
+	if b, ok := r.appendJSON(make([]byte, 0, n+n/8)); ok {
+		return b
+	}
+	return r.encodeReflect() // it fails as json.Marshal fails
+}
+
+// encodeReflect is encode through encoding/json.
+func (r *StepRecord) encodeReflect() json.RawMessage {
 	c := *r
 	c.Input, c.Output = nil, nil
-	b := mustJSON(&c)
+	return appendRaw(mustJSON(&c), r.Input, r.Output)
+}
+
+// appendRaw appends input and output, when set, as the last members of the object b.
+func appendRaw(b []byte, input, output json.RawMessage) []byte {
 	for _, m := range []struct {
 		name string
 		raw  json.RawMessage
-	}{{"input", r.Input}, {"output", r.Output}} {
+	}{{"input", input}, {"output", output}} {
 		if len(m.raw) == 0 {
 			continue
 		}
@@ -453,6 +476,74 @@ func (r *StepRecord) encode() json.RawMessage {
 		b = append(b, '}')
 	}
 	return b
+}
+
+// appendJSON appends the record as encode writes it; false where json.Marshal would fail (a
+// duration that is not a number, a time outside the years 0 to 9999).
+func (r *StepRecord) appendJSON(dst []byte) ([]byte, bool) {
+	n0 := len(dst)
+	dst = append(dst, `{"id":`...)
+	dst = jsonw.String(dst, r.ID)
+	dst = append(dst, `,"kind":`...)
+	dst = jsonw.String(dst, string(r.Kind))
+	if r.App != "" {
+		dst = append(dst, `,"app":`...)
+		dst = jsonw.String(dst, r.App)
+	}
+	if r.Key != "" {
+		dst = append(dst, `,"key":`...)
+		dst = jsonw.String(dst, r.Key)
+	}
+	dst = append(dst, `,"status":`...)
+	dst = jsonw.String(dst, r.Status)
+	dst = append(dst, `,"attempts":`...)
+	dst = jsonw.Int(dst, int64(r.Attempts))
+	if len(r.Logs) > 0 {
+		dst = append(dst, `,"logs":[`...)
+		for i, l := range r.Logs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"level":`...)
+			dst = jsonw.String(dst, l.Level)
+			dst = append(dst, `,"message":`...)
+			dst = jsonw.String(dst, l.Message)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	var ok bool
+	if len(r.Exchanges) > 0 {
+		dst = append(dst, `,"exchanges":[`...)
+		for i := range r.Exchanges {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, ok = r.Exchanges[i].AppendJSON(dst); !ok {
+				return dst[:n0], false
+			}
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"durationMs":`...)
+	if dst, ok = jsonw.Float(dst, r.DurationMS); !ok {
+		return dst[:n0], false
+	}
+	if e := r.Error; e != nil {
+		dst = append(dst, `,"error":{"kind":`...)
+		dst = jsonw.String(dst, e.Kind)
+		dst = append(dst, `,"message":`...)
+		dst = jsonw.String(dst, e.Message)
+		dst = append(dst, `,"retryable":`...)
+		dst = jsonw.Bool(dst, e.Retryable)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"startedAt":`...)
+	if dst, ok = jsonw.Time(dst, r.StartedAt); !ok {
+		return dst[:n0], false
+	}
+	dst = append(dst, '}')
+	return appendRaw(dst, r.Input, r.Output), true
 }
 
 // IdempotencyKey is the key an action call gets: stable across retries of one step of one run

@@ -149,3 +149,6 @@ func Int(dst []byte, i int64) []byte { return strconv.AppendInt(dst, i, 10) }
 
 // Bool appends true or false.
 func Bool(dst []byte, b bool) []byte { return strconv.AppendBool(dst, b) }
+
+// Uint appends u in decimal.
+func Uint(dst []byte, u uint64) []byte { return strconv.AppendUint(dst, u, 10) }
