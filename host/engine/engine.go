@@ -607,7 +607,7 @@ func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Pro
 }
 
 func runActivity(consumer, kind string, r *ledger.Run) ledger.Activity {
-	return ledger.Activity{Consumer: consumer, Kind: kind, Data: mustJSON(map[string]string{"run": r.ID, "automation": r.Automation, "event": r.Event})}
+	return ledger.Activity{Consumer: consumer, Kind: kind, Data: jsonw.StringMap(nil, map[string]string{"run": r.ID, "automation": r.Automation, "event": r.Event})}
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -76,5 +77,38 @@ func BenchmarkStepRecordEncode(b *testing.B) {
 				bc.encode()
 			}
 		})
+	}
+}
+
+// TestScopeBytes checks that the hand-written scope document decodes as json.Marshal's does.
+func TestScopeBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 2000 {
+		var sc scopeDoc
+		testkit.Fill(&sc, r)
+		if len(sc.Trigger) == 0 {
+			sc.Trigger = json.RawMessage("null") // newScope's orNull
+		}
+		if sc.Steps == nil {
+			sc.Steps = map[string]json.RawMessage{} // as newScope makes it
+		}
+		for k, v := range sc.Steps {
+			if len(v) == 0 {
+				sc.Steps[k] = json.RawMessage("null")
+			}
+		}
+		want, err := json.Marshal(&sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sc.bytes()
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%+v: %q: %v", sc, got, err)
+		}
+		_ = json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("%+v:\n got %s\nwant %s", sc, got, want)
+		}
 	}
 }

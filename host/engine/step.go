@@ -167,10 +167,7 @@ func (e *Engine) runSteps(ctx context.Context, ch *chain, d itemData, sc *scopeD
 			}
 			l, ch.l = nl, nl
 		}
-		scope, err := sc.bytes()
-		if err != nil {
-			return fmt.Errorf("engine: scope of run %s: %w", ch.run.ID, err)
-		}
+		scope := sc.bytes()
 		start := e.o.Now()
 		rec := &StepRecord{ID: cs.Step.ID, Kind: kind, Attempts: 1, StartedAt: start}
 		if own {
@@ -319,7 +316,7 @@ func (s *scopeDoc) add(id string, output json.RawMessage) {
 // bytes is the scope as one JSON document. It is written by hand, not by encoding/json, which
 // would validate and compact the trigger and every output again for each step: newScope and add
 // compacted them once.
-func (s *scopeDoc) bytes() ([]byte, error) {
+func (s *scopeDoc) bytes() []byte {
 	n := len(s.Trigger) + 256
 	for _, v := range s.Steps {
 		n += len(v) + 32
@@ -344,13 +341,9 @@ func (s *scopeDoc) bytes() ([]byte, error) {
 		b = append(b, ',')
 		b = jsonw.String(b, m.name)
 		b = append(b, ':')
-		mb, err := json.Marshal(m.v)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, mb...)
+		b = jsonw.StringMap(b, m.v)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 // compactJSON returns b compacted, or b itself when it is not valid JSON (the caller's

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/splicehq/splice/host/internal/jsonscan"
@@ -33,7 +32,7 @@ func appendRaw(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	if !jsonscan.Valid(raw) {
 		return dst, false
 	}
-	if jsonscan.Compact(raw) && bytes.IndexAny(raw, "<>&\u2028\u2029") < 0 {
+	if jsonscan.Compact(raw) && !escapes(raw) {
 		return append(dst, raw...), true
 	}
 	b, err := json.Marshal(raw)
@@ -41,6 +40,20 @@ func appendRaw(dst []byte, raw json.RawMessage) ([]byte, bool) {
 		return dst, false
 	}
 	return append(dst, b...), true
+}
+
+// escaped marks the bytes that json.Marshal escapes in the strings of a json.RawMessage: <, >, &,
+// and 0xE2, the first byte of U+2028 and U+2029 (and of other characters, which is only a miss).
+var escaped = [256]bool{'<': true, '>': true, '&': true, 0xE2: true}
+
+// escapes reports whether raw may hold a character json.Marshal escapes.
+func escapes(raw []byte) bool {
+	for _, c := range raw {
+		if escaped[c] {
+			return true
+		}
+	}
+	return false
 }
 
 func (e Event) appendJSON(dst []byte) ([]byte, bool) {
@@ -175,5 +188,19 @@ func (a Activity) appendJSON(dst []byte) ([]byte, bool) {
 			return dst[:n0], false
 		}
 	}
+	return append(dst, '}'), true
+}
+
+// stepHead is a step record without its data, which encodeWith appends.
+type stepHead struct {
+	Run string `json:"run"`
+	Key string `json:"key"`
+}
+
+func (h stepHead) appendJSON(dst []byte) ([]byte, bool) {
+	dst = append(dst, `{"run":`...)
+	dst = jsonw.String(dst, h.Run)
+	dst = append(dst, `,"key":`...)
+	dst = jsonw.String(dst, h.Key)
 	return append(dst, '}'), true
 }

@@ -21,18 +21,20 @@ func TestEncodersAgree(t *testing.T) {
 			d   dedupe
 			run Run
 			a   Activity
+			h   stepHead
 		)
-		for _, v := range []any{&ev, &it, &d, &run, &a} {
+		for _, v := range []any{&ev, &it, &d, &run, &a, &h} {
 			testkit.Fill(v, r)
 		}
-		for _, v := range []any{ev, it, d, run, a, &run} {
+		for _, v := range []any{ev, it, d, run, a, &run, h} {
 			checkEncode(t, v)
 		}
 	}
 	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, v := range []any{Event{AcceptedAt: far}, Event{Payload: json.RawMessage(`{"a":`)}, Item{Due: far},
 		Item{Data: json.RawMessage(`nul`)}, dedupe{At: far}, Run{UpdatedAt: far}, Run{Data: json.RawMessage(`[1,]`)},
-		Activity{At: far}, Activity{Data: json.RawMessage(`{} {}`)}, Item{Data: json.RawMessage(` { "a" : "<&>" } `)}} {
+		Activity{At: far}, Activity{Data: json.RawMessage(`{} {}`)}, Item{Data: json.RawMessage(` { "a" : "<&>" } `)},
+		Run{Data: json.RawMessage("{\"s\":\"\u2028 \u2029 € é\"}")}, Activity{Data: json.RawMessage(`["€ é"]`)}} {
 		checkEncode(t, v)
 	}
 }

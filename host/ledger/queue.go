@@ -612,10 +612,7 @@ func (s *Embedded) ack(ctx context.Context, h *held, c Commit) ([]wake, error) {
 			return nil, err
 		}
 		// The data, valid JSON (checked above), is copied as is rather than compacted again.
-		b, err := encodeWith(struct {
-			Run string `json:"run"`
-			Key string `json:"key"`
-		}{st.Run, st.Key}, "data", st.Data)
+		b, err := encodeWith(stepHead{st.Run, st.Key}, "data", st.Data)
 		if err != nil {
 			return nil, err
 		}
