@@ -99,6 +99,19 @@ static span member(span obj, const char *key)
 	return v;
 }
 
+/* members looks up count (at most 4) keys of obj in one pass, each as member
+ * does; absent ones have a NULL p. */
+static void members(span obj, const char *const *keys, uint32_t count, span *out)
+{
+	const uint8_t *vals[4];
+	uint32_t lens[4];
+	int ok = count <= 4 && obj.p != NULL && splice_json_members(obj.p, obj.n, keys, count, vals, lens);
+	for (uint32_t i = 0; i < count; i++) {
+		out[i].p = ok ? vals[i] : NULL;
+		out[i].n = ok ? lens[i] : 0;
+	}
+}
+
 /* decode decodes a string token into the arena; absent when out of memory. */
 static span decode(span tok)
 {
@@ -383,13 +396,19 @@ static int32_t format_order(span input)
 		return splice_error("chat: format-order: input is required");
 	if (input.p[0] != '{')
 		return splice_error("chat: format-order: input: must be an object");
-	span order = input, o = member(input, "order");
+	/* One pass over the input and one over the order find every member used:
+	 * each lookup skips every value of the object, the order's lines too. */
+	static const char *const input_keys[] = {"order", "channel"};
+	static const char *const order_keys[] = {"id", "customer", "total"};
+	span top[2], of[3];
+	members(input, input_keys, 2, top);
+	span order = input, o = top[0];
 	if (o.p != NULL && !is_null(o)) {
 		if (o.p[0] != '{')
 			return splice_error("chat: format-order: order: must be an object");
 		order = o;
 	}
-	span channel = {(const uint8_t *)"#orders", 7}, c = member(input, "channel");
+	span channel = {(const uint8_t *)"#orders", 7}, c = top[1];
 	if (c.p != NULL && !is_null(c)) {
 		if (c.p[0] != '"')
 			return splice_error("chat: format-order: channel must be a string");
@@ -405,17 +424,18 @@ static int32_t format_order(span input)
 		}
 	}
 
+	members(order, order_keys, 3, of);
 	splice_buf text;
 	splice_buf_init(&text, 256);
 	splice_buf_str(&text, "New order ");
-	if (!buf_text(&text, member(order, "id")))
+	if (!buf_text(&text, of[0]))
 		return splice_error("chat: format-order: the order has no id (give it under \"order\", or as the input itself)");
 	splice_buf_str(&text, " by ");
-	span customer = member(order, "customer");
+	span customer = of[1];
 	if (customer.p != NULL && customer.p[0] == '{')
 		buf_text(&text, member(customer, "name"));
 	splice_buf_str(&text, ", total ");
-	buf_text(&text, member(order, "total"));
+	buf_text(&text, of[2]);
 	if (text.oom)
 		return out_of_memory();
 	span msg = cut((span){text.p, text.n}, MAX_TEXT_RUNES);

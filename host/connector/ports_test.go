@@ -854,21 +854,36 @@ func TestWebhookSHA256(t *testing.T) {
 // BenchmarkChatFormatOrder compares one format-order call on the Go chat connector and its C port.
 func BenchmarkChatFormatOrder(b *testing.B) {
 	rt := newRuntime(b)
-	input := []byte(`{"key":"format-order","input":{"order":` + chatOrder + `}}`)
+	orders := []struct{ name, order string }{{"small", chatOrder}, {"1KiB", w1Order()}}
 	for _, name := range []string{"connector-chat", "chat-c"} {
 		c := loadGuest(b, rt, name)
-		b.Run(name, func(b *testing.B) {
-			if o := callConn(c, "transform", input, nil); o.Kind != "" {
-				b.Fatal(o)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := c.Call(context.Background(), "c1", "transform", input); err != nil {
-					b.Fatal(err)
+		for _, o := range orders {
+			input := []byte(`{"key":"format-order","input":{"order":` + o.order + `}}`)
+			b.Run("order="+o.name+"/guest="+name, func(b *testing.B) {
+				if o := callConn(c, "transform", input, nil); o.Kind != "" {
+					b.Fatal(o)
 				}
-			}
-		})
+				b.ReportAllocs()
+				b.SetBytes(int64(len(input)))
+				for b.Loop() {
+					if _, err := c.Call(context.Background(), "c1", "transform", input); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
+}
+
+// w1Order is an order of the size and shape cmd/splice-load sends in W1: 16 lines and a note,
+// about 1 KiB.
+func w1Order() string {
+	var lines []string
+	for i := range 16 {
+		lines = append(lines, fmt.Sprintf(`{"sku":"SKU-%04d","qty":%d,"price":%d.%02d}`, i*619%10000, i%5+1, i*37%100, i*13%100))
+	}
+	return `{"id":3,"customer":{"name":"Katherine Johnson","email":"katherine.johnson@example.net"},"currency":"EUR","lines":[` +
+		strings.Join(lines, ",") + `],"total":2980.26,"note":"` + strings.Repeat("Please leave the parcel at the front desk if nobody answers. ", 4)[:230] + `"}`
 }
 
 // BenchmarkWebhookTrigger compares one receive on echo's trigger received and the C webhook's json.

@@ -24,7 +24,8 @@
  *   splice_json_compact                  drop whitespace between tokens
  *   splice_json_check_compact            both in one pass
  *   splice_json_unquote(_alloc)          decode a string as encoding/json does
- *   splice_json_key_equal / splice_json_member / splice_json_iter_*
+ *   splice_json_key_equal / splice_json_member / splice_json_members /
+ *   splice_json_iter_*
  *   splice_http(req, n, &res, &len)      outbound HTTP through the broker
  *   splice_http_header                   header lookup, any case
  *   splice_base64_encode / _decode
@@ -1416,6 +1417,36 @@ static inline int splice_json_member(const uint8_t *obj, uint32_t n, const char 
 		}
 	}
 	return found;
+}
+
+/* splice_json_members finds several members of the object obj[0..n) in one
+ * pass, each as splice_json_member finds it (keys compared after decoding
+ * their escapes, the last of duplicate keys wins): for each keys[i] of the
+ * count given, vals[i] and vlens[i] are set to its raw value, or vals[i] to
+ * NULL when the object has no such member. Returns 0 when obj is not an
+ * object (all absent), else 1. One pass instead of one per key: a member
+ * lookup has to skip every value of the object, nested ones included. */
+static inline int splice_json_members(const uint8_t *obj, uint32_t n, const char *const *keys, uint32_t count,
+				      const uint8_t **vals, uint32_t *vlens)
+{
+	splice_json_iter it;
+	const uint8_t *k, *v;
+	uint32_t kn, vn;
+	for (uint32_t i = 0; i < count; i++) {
+		vals[i] = NULL;
+		vlens[i] = 0;
+	}
+	if (!splice_json_iter_start(&it, obj, n, '{'))
+		return 0;
+	while (splice_json_iter_member(&it, &k, &kn, &v, &vn)) {
+		for (uint32_t i = 0; i < count; i++) {
+			if (splice_json_key_equal(k, kn, keys[i])) {
+				vals[i] = v;
+				vlens[i] = vn;
+			}
+		}
+	}
+	return 1;
 }
 
 /* splice_json_is_null reports whether the raw value v[0..n) is null. */
