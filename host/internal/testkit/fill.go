@@ -51,8 +51,11 @@ func fill(v reflect.Value, r *rand.Rand, depth int) {
 		v.SetBool(r.IntN(2) == 1)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if r.IntN(3) > 0 {
-			limit := int64(1) << min(v.Type().Bits()-1, 62)
-			v.SetInt(r.Int64N(limit) - r.Int64N(limit))
+			n := r.Int64N(int64(1) << min(v.Type().Bits()-1, 62))
+			if r.IntN(2) == 0 {
+				n = -n
+			}
+			v.SetInt(n)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if r.IntN(3) > 0 {
