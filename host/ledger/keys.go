@@ -94,7 +94,7 @@ func decodeWith(b []byte, v any, name string, set func(raw json.RawMessage)) err
 				if body[i-1] == '{' {
 					head = append(head, '{')
 				}
-				if err := json.Unmarshal(append(head, '}'), v); err != nil {
+				if err := decodeBody(append(head, '}'), v); err != nil {
 					return err
 				}
 				set(bytes.Trim(raw, " \t\r\n")) // as encoding/json hands a RawMessage its value
@@ -109,7 +109,7 @@ func decode(b []byte, v any) error {
 	if len(b) == 0 || b[0] != recordV1 {
 		return fmt.Errorf("ledger: record of unknown format %x", b[:min(len(b), 1)])
 	}
-	return json.Unmarshal(b[1:], v)
+	return decodeBody(b[1:], v)
 }
 
 // esc makes a name one key component: no '/' inside, so prefixes never overlap.
