@@ -161,3 +161,25 @@ func (s *Embedded) count(consumer string) {
 	b.n, b.known, b.delta = max(0, n+b.delta), true, 0
 	delete(q.uncounted, consumer)
 }
+
+// waitingTotal sums the consumers' counts of waiting items; ok is false while some count is not
+// known, and uncounted then lists the consumers whose count no walk has started.
+func (q *queue) waitingTotal() (n int, ok bool, uncounted []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ok = true
+	for c := range q.uncounted {
+		if b := q.backlogs[c]; b == nil || !b.counting {
+			uncounted = append(uncounted, c)
+		}
+		ok = false
+	}
+	for _, b := range q.backlogs {
+		if !b.known {
+			ok = false
+			continue
+		}
+		n += b.n
+	}
+	return n, ok, uncounted
+}

@@ -208,3 +208,103 @@ func TestMaxWaitingRefusesAtomically(t *testing.T) {
 		t.Errorf("%d items stored, want %d", leased, 3*ok)
 	}
 }
+
+// TestDepth: the queue depth follows every way an item comes and goes, without and after a
+// restart (when it walks the ready keys until the consumers' counts are made), and stops at
+// its limit.
+func TestDepth(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := kv.Open(kv.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Open(ctx, db, ledger.Options{}) // MaxWaiting 0: the counts are kept anyway
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := func(s *ledger.Embedded, want int) {
+		t.Helper()
+		if n, err := s.Depth(ctx, 1000); err != nil || n != want {
+			t.Fatalf("depth %d (%v), want %d", n, err, want)
+		}
+	}
+	leaseOf := func(consumer string) ledger.Lease {
+		t.Helper()
+		for {
+			ls, err := s.Lease(ctx, 1, time.Minute, nil)
+			if err != nil || len(ls) != 1 {
+				t.Fatalf("lease: %v, %d leases", err, len(ls))
+			}
+			if ls[0].Item.Consumer == consumer {
+				return ls[0]
+			}
+			if err := s.Release(ctx, ls[0]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ack := func(l ledger.Lease, c ledger.Commit) {
+		t.Helper()
+		if err := s.Ack(ctx, l, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	depth(s, 0)
+	for i, c := range []string{"c1", "c1", "c1", "c2", "c2"} {
+		if _, err := s.Accept(ctx, []ledger.NewEvent{{Consumer: c, Automation: "a", Payload: []byte(fmt.Sprint(i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	depth(s, 5)
+	if n, err := s.Depth(ctx, 2); err != nil || n != 2 {
+		t.Fatalf("depth up to 2: %d (%v)", n, err)
+	}
+	l := leaseOf("c1")
+	depth(s, 5) // a leased item is not settled
+	ack(l, ledger.Commit{Disposition: ledger.Done})
+	depth(s, 4)
+	ack(leaseOf("c1"), ledger.Commit{Disposition: ledger.RetryAt, Due: time.Now(), LastError: "again"})
+	depth(s, 4)
+	dead := leaseOf("c2")
+	ack(dead, ledger.Commit{Disposition: ledger.DeadLetter, LastError: "no"})
+	depth(s, 3)
+	if err := s.Requeue(ctx, "c2", dead.Item.ID); err != nil {
+		t.Fatal(err)
+	}
+	depth(s, 4)
+	ack(leaseOf("c2"), ledger.Commit{Disposition: ledger.Done, Next: []ledger.NewItem{{Automation: "a", Step: "s2"}, {Automation: "a", Step: "s3"}}})
+	depth(s, 5)
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = kv.Open(kv.Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if s, err = ledger.Open(ctx, db, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 50 { // the first walks the keys and starts the counts; the later ones sum them
+		depth(s, 5)
+		time.Sleep(time.Millisecond)
+	}
+	for {
+		ls, err := s.Lease(ctx, 10, time.Minute, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ls) == 0 {
+			break
+		}
+		for _, l := range ls {
+			ack(l, ledger.Commit{Disposition: ledger.Done})
+		}
+	}
+	depth(s, 0)
+}

@@ -307,8 +307,9 @@ func (o observer) GuestCall(export, outcome string) { o.m.GuestCall(o.env, expor
 func (o observer) BrokerRequest(outcome string)     { o.m.BrokerRequest(o.env, outcome) }
 
 // cachedDepth is the queue depth for the metrics, counted again when the last count is older
-// than depthEvery: counting scans the queue, which under a backlog of 100,000 items costs tens
-// of milliseconds, too much for every scrape.
+// than depthEvery. The ledger sums the counts it keeps, but after a restart, until it has counted
+// the consumers that had items waiting, it walks the queue, which under a backlog of 100,000
+// items costs tens of milliseconds, too much for every scrape.
 type cachedDepth struct {
 	store *ledger.Embedded
 	mu    sync.Mutex
