@@ -457,11 +457,11 @@ func (r *StepRecord) encode() json.RawMessage {
 func (r *StepRecord) encodeReflect() json.RawMessage {
 	c := *r
 	c.Input, c.Output = nil, nil
-	return appendRaw(mustJSON(&c), r.Input, r.Output)
+	return appendInputOutput(mustJSON(&c), r.Input, r.Output)
 }
 
-// appendRaw appends input and output, when set, as the last members of the object b.
-func appendRaw(b []byte, input, output json.RawMessage) []byte {
+// appendInputOutput appends input and output, when set, as the last members of the object b.
+func appendInputOutput(b []byte, input, output json.RawMessage) []byte {
 	for _, m := range []struct {
 		name string
 		raw  json.RawMessage
@@ -543,7 +543,7 @@ func (r *StepRecord) appendJSON(dst []byte) ([]byte, bool) {
 		return dst[:n0], false
 	}
 	dst = append(dst, '}')
-	return appendRaw(dst, r.Input, r.Output), true
+	return appendInputOutput(dst, r.Input, r.Output), true
 }
 
 // IdempotencyKey is the key an action call gets: stable across retries of one step of one run
