@@ -107,3 +107,30 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzAppendRaw checks appendRaw against json.Marshal of a json.RawMessage: the same bytes, or
+// both a failure.
+func FuzzAppendRaw(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, ` { "a" : [1, 2] } `, `"<&>"`, "\"\u2028\"", `"€ é"`, `nul`, `{"a":}`, `1 2`, ``, "\"\xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) == 0 {
+			return // omitted by every encoder: never appended
+		}
+		want, err := json.Marshal(json.RawMessage(raw))
+		got, ok := appendRaw([]byte("x"), raw)
+		if ok != (err == nil) {
+			t.Fatalf("%q: ok %v, json.Marshal's error %v", raw, ok, err)
+		}
+		if !ok {
+			if string(got) != "x" {
+				t.Fatalf("%q: failed but appended %q", raw, got)
+			}
+			return
+		}
+		if string(got) != "x"+string(want) {
+			t.Fatalf("%q: appended %q, json.Marshal %q", raw, got[1:], want)
+		}
+	})
+}
