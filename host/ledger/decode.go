@@ -46,6 +46,17 @@ func members(b []byte, set func(name, v []byte) bool) bool {
 	return ok && isObject
 }
 
+// decodeInto runs members over b with set on a copy of *dst, and stores the copy only when every
+// member was taken: a decoder that gives up leaves the record as it was for encoding/json.
+func decodeInto[T any](dst *T, b []byte, set func(x *T, name, v []byte) bool) bool {
+	x := *dst
+	if !members(b, func(name, v []byte) bool { return set(&x, name, v) }) {
+		return false
+	}
+	*dst = x
+	return true
+}
+
 // plainString sets *s from a string token with no escapes and only valid UTF-8 (what
 // encoding/json would decode to its content as written); null leaves *s as it is.
 func plainString(v []byte, s *string) bool {
@@ -115,8 +126,7 @@ func plainRaw(v []byte, r *json.RawMessage) bool {
 }
 
 func (e *Event) decodeJSON(b []byte) bool {
-	x := *e
-	if !members(b, func(name, v []byte) bool {
+	return decodeInto(e, b, func(x *Event, name, v []byte) bool {
 		switch string(name) {
 		case "id":
 			return plainString(v, &x.ID)
@@ -132,16 +142,11 @@ func (e *Event) decodeJSON(b []byte) bool {
 			return plainTime(v, &x.AcceptedAt)
 		}
 		return false
-	}) {
-		return false
-	}
-	*e = x
-	return true
+	})
 }
 
 func (it *Item) decodeJSON(b []byte) bool {
-	x := *it
-	if !members(b, func(name, v []byte) bool {
+	return decodeInto(it, b, func(x *Item, name, v []byte) bool {
 		switch string(name) {
 		case "id":
 			return plainString(v, &x.ID)
@@ -167,16 +172,11 @@ func (it *Item) decodeJSON(b []byte) bool {
 			return plainBool(v, &x.Dead)
 		}
 		return false
-	}) {
-		return false
-	}
-	*it = x
-	return true
+	})
 }
 
 func (r *Run) decodeJSON(b []byte) bool {
-	x := *r
-	if !members(b, func(name, v []byte) bool {
+	return decodeInto(r, b, func(x *Run, name, v []byte) bool {
 		switch string(name) {
 		case "id":
 			return plainString(v, &x.ID)
@@ -199,16 +199,11 @@ func (r *Run) decodeJSON(b []byte) bool {
 			return plainRaw(v, &x.Data)
 		}
 		return false
-	}) {
-		return false
-	}
-	*r = x
-	return true
+	})
 }
 
 func (a *Activity) decodeJSON(b []byte) bool {
-	x := *a
-	if !members(b, func(name, v []byte) bool {
+	return decodeInto(a, b, func(x *Activity, name, v []byte) bool {
 		switch string(name) {
 		case "seq":
 			return plainUint(v, &x.Seq)
@@ -222,16 +217,11 @@ func (a *Activity) decodeJSON(b []byte) bool {
 			return plainRaw(v, &x.Data)
 		}
 		return false
-	}) {
-		return false
-	}
-	*a = x
-	return true
+	})
 }
 
 func (st *Step) decodeJSON(b []byte) bool {
-	x := *st
-	if !members(b, func(name, v []byte) bool {
+	return decodeInto(st, b, func(x *Step, name, v []byte) bool {
 		switch string(name) {
 		case "run":
 			return plainString(v, &x.Run)
@@ -241,9 +231,5 @@ func (st *Step) decodeJSON(b []byte) bool {
 			return plainRaw(v, &x.Data)
 		}
 		return false
-	}) {
-		return false
-	}
-	*st = x
-	return true
+	})
 }
