@@ -22,7 +22,7 @@
 // transaction: they are applied all together or not at all.
 //
 // Batches are cut by [Options.MaxBatchOps] and [Options.MaxBatchBytes], and by Badger's own
-// transaction limit (about 9.6 MiB with the default 64 MiB memtable): when Badger refuses an
+// transaction limit (about 4.8 MiB with the default 32 MiB memtable): when Badger refuses an
 // operation as too big for the transaction, the batcher commits the calls gathered so far and
 // starts another transaction with the rest.
 //
@@ -42,5 +42,6 @@
 // A kill -9 of the process does not prove that writes were fsynced: Badger writes its logs
 // through mmap, so the page cache keeps acknowledged data even without an fsync. The crash
 // test proves that nothing acknowledged is lost across a kill; the fault-injection test of the
-// batcher proves that a failed commit is never acknowledged.
+// batcher proves that a failed commit is never acknowledged; TestWriteReturnsAfterTheLogIsOnDisk
+// asks the kernel (cachestat) whether any page of the logs is still dirty when Write returns.
 package kv
