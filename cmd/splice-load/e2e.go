@@ -66,6 +66,12 @@ type e2eReport struct {
 		// the start of the load to the end of the last run, per accepted webhook: what one
 		// event costs, accept and run together. Less noisy than rates on a shared machine.
 		CPUPerWebhookUs float64 `json:"cpuPerWebhookUs"`
+		// CommitterBusyLoad and CommitterBusyRuns are the share of the time the environment's
+		// storage committer spent committing (fsyncs included), during the load and from its
+		// end to the last run's, from splice_storage_commit_busy_seconds_total; -1 when the
+		// server does not export it. Near 1, every write waits for the committer.
+		CommitterBusyLoad float64 `json:"committerBusyDuringLoad"`
+		CommitterBusyRuns float64 `json:"committerBusyAfterLoad"`
 	} `json:"splice"`
 	RunsRatio float64 `json:"runsRatioToNative"`
 }
@@ -148,7 +154,16 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	cpu0 := cpuSeconds(srv.cmd.Process.Pid)
 	mem := sampleMemory(srv.cmd.Process.Pid, 100*time.Millisecond)
 	defer mem.stop()
+	m0, err := srv.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
 	sr, err := fire(ctx, fireConfig{URL: hook, Connections: cfg.Connections, Duration: cfg.Duration})
+	if err != nil {
+		return nil, err
+	}
+	loadEnd := time.Now()
+	m1, err := srv.scrape(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,14 +171,16 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	s.Sent, s.Accepted, s.AcceptedPerSecond, s.AckMs, s.Statuses, s.Errors = sr.Sent, sr.Accepted, sr.AcceptedPerSecond, sr.LatencyMs, sr.Statuses, sr.Errors
 	// Wait for the runs: every accepted event makes one run.
 	var ended time.Time
+	var mEnd scrape
 	last, lastChange := int64(-1), time.Now()
 	for {
-		ok, bad, err := srv.runs(ctx)
+		m, err := srv.scrape(ctx)
 		if err != nil {
 			return nil, err
 		}
+		ok, bad := m.runsOK, m.runsBad
 		if ok+bad != last {
-			last, lastChange, ended = ok+bad, time.Now(), time.Now()
+			last, lastChange, ended, mEnd = ok+bad, time.Now(), time.Now(), m
 		}
 		s.RunsSucceeded, s.RunsFailed = ok, bad
 		if ok+bad >= s.Accepted || time.Since(lastChange) > cfg.Drain {
@@ -178,6 +195,8 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	if el := ended.Sub(start).Seconds(); el > 0 {
 		s.RunsPerSecond = float64(s.RunsSucceeded) / el
 	}
+	s.CommitterBusyLoad = busyShare(m0, m1, loadEnd.Sub(start))
+	s.CommitterBusyRuns = busyShare(m1, mEnd, ended.Sub(loadEnd))
 	if cpu := cpuSeconds(srv.cmd.Process.Pid) - cpu0; cpu0 >= 0 && cpu > 0 && s.Accepted > 0 {
 		s.CPUPerWebhookUs = cpu / float64(s.Accepted) * 1e6
 	}
@@ -338,27 +357,50 @@ func setupW1(ctx context.Context, p *spliceProc, dir string, guest w1Guest, upst
 	return a.WebhookURL, nil
 }
 
-var runsLine = regexp.MustCompile(`(?m)^splice_engine_runs_total\{env="development",status="(\w+)"\} (\d+)`)
+var (
+	runsLine = regexp.MustCompile(`(?m)^splice_engine_runs_total\{env="development",status="(\w+)"\} (\d+)`)
+	busyLine = regexp.MustCompile(`(?m)^splice_storage_commit_busy_seconds_total\{env="development"\} (\S+)`)
+)
 
-// runs reads the ended runs from /metrics: succeeded, and failed or dead.
-func (p *spliceProc) runs(ctx context.Context) (ok, bad int64, err error) {
+// scrape is what the load tool reads from the server's /metrics.
+type scrape struct {
+	runsOK, runsBad int64   // runs ended: succeeded (or filtered), and failed or dead
+	busy            float64 // the committer's busy seconds; -1 when not exported
+}
+
+// scrape reads /metrics.
+func (p *spliceProc) scrape(ctx context.Context) (scrape, error) {
+	m := scrape{busy: -1}
 	req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	for _, m := range runsLine.FindAllStringSubmatch(string(b), -1) {
-		n, _ := strconv.ParseInt(m[2], 10, 64)
-		switch m[1] {
+	for _, sm := range runsLine.FindAllStringSubmatch(string(b), -1) {
+		n, _ := strconv.ParseInt(sm[2], 10, 64)
+		switch sm[1] {
 		case "succeeded", "filtered":
-			ok += n
+			m.runsOK += n
 		default:
-			bad += n
+			m.runsBad += n
 		}
 	}
-	return ok, bad, nil
+	if sm := busyLine.FindStringSubmatch(string(b)); sm != nil {
+		if v, err := strconv.ParseFloat(sm[1], 64); err == nil {
+			m.busy = v
+		}
+	}
+	return m, nil
+}
+
+// busyShare is the committer's busy share between two scrapes el apart; -1 when unknown.
+func busyShare(a, b scrape, el time.Duration) float64 {
+	if a.busy < 0 || b.busy < 0 || el <= 0 {
+		return -1
+	}
+	return (b.busy - a.busy) / el.Seconds()
 }
 
 // cpuSeconds is the CPU time (user and system) a process has used, from /proc/PID/stat; -1
@@ -519,6 +561,10 @@ func (r *e2eReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d\n", s.UpstreamReceived, s.Lost)
 	fmt.Fprintf(w, "  peak RSS         %9.1f MiB      largest sample: %.1f MiB anonymous, %.1f MiB file-backed\n", s.PeakRSSMiB, s.PeakAnonMiB, s.PeakFileMiB)
 	fmt.Fprintf(w, "  server CPU       %9.0f µs per webhook, accept and run\n", s.CPUPerWebhookUs)
+	if s.CommitterBusyLoad >= 0 || s.CommitterBusyRuns >= 0 {
+		fmt.Fprintf(w, "  committer busy   %9.0f %%           during the load, %.0f %% after it until the last run (storage group commits)\n",
+			100*s.CommitterBusyLoad, 100*s.CommitterBusyRuns)
+	}
 	fmt.Fprintf(w, "  first webhook    %9.1f ms after start (warm compilation cache)\n", s.FirstWebhookMs)
 }
 
@@ -531,9 +577,10 @@ First the same workload through the native ceiling (a fasthttp handler doing the
 call itself), then through a splice server started from --splice over a temporary data
 directory (W1's connectors from --connectors, the C or the Go builds: --guests). Reports
 accepted webhooks/s and ack p50/p99, runs completed/s and their ratio to the native ceiling,
-upstream messages received (lost = accepted - received), the server's peak RSS, and the time to
-the first accepted webhook after a restart with a warm compilation cache. Exits 1 when any
-accepted webhook was lost.
+upstream messages received (lost = accepted - received), the server's peak RSS, its CPU time
+per accepted webhook, the share of the time its storage committer was busy, and the time to the
+first accepted webhook after a restart with a warm compilation cache. Exits 1 when any accepted
+webhook was lost.
 `, stderr)
 	cfg := e2eConfig{}
 	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")

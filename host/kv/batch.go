@@ -172,8 +172,16 @@ func (db *DB) take() (batch []*request, closing bool) {
 
 // commit commits batch in as few transactions as Badger accepts and hands every request its result.
 func (db *DB) commit(batch []*request) {
+	start := time.Now()
+	defer func() { db.stats.busy.Add(int64(time.Since(start))) }()
 	for len(batch) > 0 {
 		n, err := db.commitPrefix(batch)
+		db.stats.commits.Add(1)
+		if err != nil {
+			db.stats.failed.Add(uint64(n))
+		} else {
+			db.stats.writes.Add(uint64(n))
+		}
 		for _, r := range batch[:n] {
 			if err == nil && r.conflict {
 				r.res <- ErrConflict
@@ -266,4 +274,33 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 		return len(reqs), fmt.Errorf("kv: commit %d ops: %w", ops, err)
 	}
 	return len(reqs), nil
+}
+
+// Stats are a database's write counters since Open, for metrics.
+type Stats struct {
+	// Commits counts the Badger transactions the committer committed or tried to, each with
+	// one fsync.
+	Commits uint64
+	// Writes counts the calls of Write whose operations were committed (a failed Check
+	// included: it was decided in a commit); Failed those that a failed commit failed.
+	Writes, Failed uint64
+	// Busy is the time the committer spent committing, fsyncs included: its rate is the
+	// committer's utilization, and near 1 the rate of writes is bound by it.
+	Busy time.Duration
+}
+
+// stats are the counters behind [DB.Stats], written by the committer only.
+type stats struct {
+	commits, writes, failed atomic.Uint64
+	busy                    atomic.Int64
+}
+
+// Stats returns the write counters. It is cheap: four atomic loads.
+func (db *DB) Stats() Stats {
+	return Stats{
+		Commits: db.stats.commits.Load(),
+		Writes:  db.stats.writes.Load(),
+		Failed:  db.stats.failed.Load(),
+		Busy:    time.Duration(db.stats.busy.Load()),
+	}
 }

@@ -169,6 +169,8 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	stats stats
+
 	// commitHook, when set (by tests only), runs before each commit with the number of operations
 	// in the transaction; an error it returns fails the commit.
 	commitHook atomic.Pointer[func(ops int) error]

@@ -654,3 +654,44 @@ func TestCountKeys(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestStats: the counters follow the commits: a held commit makes the next eight writes one
+// batch, a failed commit counts its writes as failed, and a refused condition as a write.
+func TestStats(t *testing.T) {
+	db := openDB(t, kv.Options{GCInterval: -1})
+	ctx := context.Background()
+	if s := db.Stats(); s != (kv.Stats{}) {
+		t.Fatalf("stats after Open: %+v", s)
+	}
+	fail := atomic.Bool{}
+	release := holdCommitter(t, db, func(int) error {
+		if fail.Load() {
+			return errors.New("injected")
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if err := db.Write(ctx, kv.Put(fmt.Appendf(nil, "k%d", i), []byte("v"))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitPending(t, db, 8)
+	release()
+	wg.Wait()
+	if s := db.Stats(); s.Commits != 2 || s.Writes != 9 || s.Failed != 0 || s.Busy <= 0 {
+		t.Fatalf("after a held commit and a batch of 8: %+v, want 2 commits of 9 writes", s)
+	}
+	if err := db.Write(ctx, kv.Check([]byte("k0"), nil), kv.Put([]byte("x"), nil)); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("refused condition: %v", err)
+	}
+	fail.Store(true)
+	if err := db.Write(ctx, kv.Put([]byte("y"), []byte("v"))); err == nil {
+		t.Fatal("a failed commit was acknowledged")
+	}
+	if s := db.Stats(); s.Commits != 4 || s.Writes != 10 || s.Failed != 1 {
+		t.Fatalf("after a refused condition and a failed commit: %+v, want 4 commits, 10 writes, 1 failed", s)
+	}
+}

@@ -128,6 +128,16 @@ func (m *Metrics) Gauge(name, help, env string, read func() float64) {
 	_ = m.reg.Register(g) // a second environment of the same name cannot exist; a failure only drops the gauge
 }
 
+// Counter registers a counter for environment env whose value read returns at each scrape; read
+// must only grow (it is called concurrently with everything else, so it must be safe for that).
+func (m *Metrics) Counter(name, help, env string, read func() float64) {
+	if m == nil {
+		return
+	}
+	c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"env": env}}, read)
+	_ = m.reg.Register(c) // as for Gauge
+}
+
 // GaugeAll registers a gauge with no labels.
 func (m *Metrics) GaugeAll(name, help string, read func() float64) {
 	if m == nil {

@@ -91,6 +91,15 @@ func (e *env) open(ctx context.Context) error {
 	o := e.s.o.Engine
 	o.Store, o.Connectors, o.Automations, o.Broker, o.Logger = e.store, e, e.autos, e.broker, e.s.log.With("env", e.name)
 	o.Observer = observer{e.s.metrics, e.name}
+	db := e.db
+	e.s.metrics.Counter("splice_storage_commits_total", "Storage transactions committed (or tried), each with one fsync: the group commits of the environment's writes.",
+		e.name, func() float64 { return float64(db.Stats().Commits) })
+	e.s.metrics.Counter("splice_storage_writes_total", "Writes (each of one or more record changes, applied together) that a group commit committed, those refused by their condition included.",
+		e.name, func() float64 { return float64(db.Stats().Writes) })
+	e.s.metrics.Counter("splice_storage_write_failures_total", "Writes that a failed commit or fsync failed.",
+		e.name, func() float64 { return float64(db.Stats().Failed) })
+	e.s.metrics.Counter("splice_storage_commit_busy_seconds_total", "Time the environment's committer spent committing, fsyncs included: a rate near 1 means writes wait for it.",
+		e.name, func() float64 { return db.Stats().Busy.Seconds() })
 	depth := &cachedDepth{store: e.store}
 	e.s.metrics.Gauge("splice_engine_queue_depth", "Work items not yet settled (waiting, due later or in hand; not dead), counted up to 1,000,000, at most every 2 s.",
 		e.name, depth.get)

@@ -233,6 +233,10 @@ func TestEndToEnd(t *testing.T) {
 		`splice_engine_queue_depth{env="development"} 0`,
 		`splice_sandbox_instances_live `,
 		`splice_engine_worker_share `,
+		`splice_storage_commits_total{env="development"} `,
+		`splice_storage_writes_total{env="development"} `,
+		`splice_storage_write_failures_total{env="development"} 0`,
+		`splice_storage_commit_busy_seconds_total{env="development"} `,
 	)
 }
 
