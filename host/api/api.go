@@ -62,6 +62,9 @@ type Options struct {
 	BaseURL string `json:"baseUrl"`
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler `json:"-"`
+	// Health, when set, is asked by GET /healthz: an error answers 503 (its text goes to the
+	// log, not to the unauthenticated caller).
+	Health func() error `json:"-"`
 	// MaxTokenTTL caps the consumer tokens POST /v1/envs/{env}/tokens mints; default 24 h.
 	MaxTokenTTL time.Duration `json:"maxTokenTtl"`
 	// FollowPoll is how often a followed activity feed is read again; default 250 ms.
@@ -328,7 +331,16 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
-	// Which environments exist is not told to unauthenticated callers (GET /v1/environments).
+	// Which environments exist, and what failed, is not told to unauthenticated callers
+	// (GET /v1/environments; the log has the error).
+	if a.o.Health != nil {
+		if err := a.o.Health(); err != nil {
+			a.o.Logger.Warn("api: healthz: unhealthy", "err", err)
+			w.Header().Set("Retry-After", "5")
+			writeProblem(w, problem.Unavailable, "the server cannot store data: the last write of an environment failed", nil)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 

@@ -689,6 +689,12 @@ func TestOpenAPIAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newOpenAPIAPI(t, envs)
+	// other answers the cases that need an API of other options.
+	sick, err := api.New(api.Options{Environments: envs, OperatorToken: "x", Health: func() error { return errors.New("disk full") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := map[string]*api.API{"storage failing": sick}
 	consumer, err := token.Mint(dev.Secret, "acme", time.Hour, time.Now(), "HS256")
 	if err != nil {
 		t.Fatal(err)
@@ -699,6 +705,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		status                                                int
 	}{
 		{"health", "GET", "/healthz", "/healthz", "", "", "", 200},
+		{"storage failing", "GET", "/healthz", "/healthz", "", "", "", 503},
 		{"metrics off", "GET", "/metrics", "/metrics", "", "", "", 404},
 		{"environments", "GET", "/v1/environments", "/v1/environments", operator, "", "", 200},
 		{"no token", "GET", "/v1/environments", "/v1/environments", "", "", "", 401},
@@ -734,7 +741,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 				req.Header.Set("Content-Type", c.contentType)
 			}
 			rec := httptest.NewRecorder()
-			a.ServeHTTP(rec, req)
+			if o, ok := other[c.name]; ok {
+				o.ServeHTTP(rec, req)
+			} else {
+				a.ServeHTTP(rec, req)
+			}
 			name := c.method + " " + c.pattern
 			if rec.Code != c.status {
 				t.Fatalf("%s %s answered %d, want %d: %s", c.method, c.url, rec.Code, c.status, rec.Body)

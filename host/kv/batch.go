@@ -176,11 +176,18 @@ func (db *DB) commit(batch []*request) {
 	defer func() { db.stats.busy.Add(int64(time.Since(start))) }()
 	for len(batch) > 0 {
 		n, err := db.commitPrefix(batch)
-		db.stats.commits.Add(1)
-		if err != nil {
+		var refused refusal
+		switch {
+		case errors.As(err, &refused):
+			db.stats.failed.Add(uint64(n)) // one write Badger refuses alone: nothing was committed
+		case err != nil:
+			db.stats.commits.Add(1)
 			db.stats.failed.Add(uint64(n))
-		} else {
+			db.stats.lastErr.Store(&err)
+		default:
+			db.stats.commits.Add(1)
 			db.stats.writes.Add(uint64(n))
+			db.stats.lastErr.Store(nil)
 		}
 		for _, r := range batch[:n] {
 			if err == nil && r.conflict {
@@ -261,7 +268,7 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 			if errors.Is(err, badger.ErrTxnTooBig) {
 				err = fmt.Errorf("%w: %w", ErrWriteTooLarge, err)
 			}
-			return 1, fmt.Errorf("kv: write %d ops: %w", len(r.ops), err)
+			return 1, refusal{fmt.Errorf("kv: write %d ops: %w", len(r.ops), err)}
 		}
 		ops += len(r.ops)
 	}
@@ -276,23 +283,43 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 	return len(reqs), nil
 }
 
+// refusal is the error of a write that Badger refuses on its own (too large for a transaction,
+// say): the write's fault, not the database's.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
+
 // Stats are a database's write counters since Open, for metrics.
 type Stats struct {
 	// Commits counts the Badger transactions the committer committed or tried to, each with
 	// one fsync.
 	Commits uint64
 	// Writes counts the calls of Write whose operations were committed (a failed Check
-	// included: it was decided in a commit); Failed those that a failed commit failed.
+	// included: it was decided in a commit); Failed those that a failed commit failed, or that
+	// Badger refused on their own.
 	Writes, Failed uint64
 	// Busy is the time the committer spent committing, fsyncs included: its rate is the
 	// committer's utilization, and near 1 the rate of writes is bound by it.
 	Busy time.Duration
 }
 
-// stats are the counters behind [DB.Stats], written by the committer only.
+// stats are the counters behind [DB.Stats] and the state behind [DB.Health], written by the
+// committer only.
 type stats struct {
 	commits, writes, failed atomic.Uint64
 	busy                    atomic.Int64
+	lastErr                 atomic.Pointer[error] // the last commit's error; nil after a success
+}
+
+// Health returns the error of the last commit when it failed, and nil when it succeeded or none
+// was made yet: a database whose writes fail (a full or failing disk) stays unhealthy until a
+// commit succeeds again. A write refused on its own (too large for a transaction) is not a
+// commit and does not count.
+func (db *DB) Health() error {
+	if p := db.stats.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Stats returns the write counters. It is cheap: four atomic loads.

@@ -535,6 +535,9 @@ func TestBatchSplitAtBadgerLimit(t *testing.T) {
 	if _, err := db.Get([]byte("huge/00")); !errors.Is(err, kv.ErrNotFound) {
 		t.Errorf("Get(huge/00) after refused write: %v, want ErrNotFound", err)
 	}
+	if err := db.Health(); err != nil {
+		t.Errorf("a write Badger refused on its own made the database unhealthy: %v", err)
+	}
 }
 
 func TestLast(t *testing.T) {
@@ -656,12 +659,16 @@ func TestCountKeys(t *testing.T) {
 }
 
 // TestStats: the counters follow the commits: a held commit makes the next eight writes one
-// batch, a failed commit counts its writes as failed, and a refused condition as a write.
+// batch, a failed commit counts its writes as failed, and a refused condition as a write. Health
+// reports the failed commit until one succeeds.
 func TestStats(t *testing.T) {
 	db := openDB(t, kv.Options{GCInterval: -1})
 	ctx := context.Background()
 	if s := db.Stats(); s != (kv.Stats{}) {
 		t.Fatalf("stats after Open: %+v", s)
+	}
+	if err := db.Health(); err != nil {
+		t.Fatalf("Health after Open: %v", err)
 	}
 	fail := atomic.Bool{}
 	release := holdCommitter(t, db, func(int) error {
@@ -693,5 +700,15 @@ func TestStats(t *testing.T) {
 	}
 	if s := db.Stats(); s.Commits != 4 || s.Writes != 10 || s.Failed != 1 {
 		t.Fatalf("after a refused condition and a failed commit: %+v, want 4 commits, 10 writes, 1 failed", s)
+	}
+	if err := db.Health(); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("Health after a failed commit: %v", err)
+	}
+	fail.Store(false)
+	if err := db.Write(ctx, kv.Put([]byte("z"), []byte("v"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Health(); err != nil {
+		t.Fatalf("Health after a commit that succeeded again: %v", err)
 	}
 }

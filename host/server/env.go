@@ -96,7 +96,7 @@ func (e *env) open(ctx context.Context) error {
 		e.name, func() float64 { return float64(db.Stats().Commits) })
 	e.s.metrics.Counter("splice_storage_writes_total", "Writes (each of one or more record changes, applied together) that a group commit committed, those refused by their condition included.",
 		e.name, func() float64 { return float64(db.Stats().Writes) })
-	e.s.metrics.Counter("splice_storage_write_failures_total", "Writes that a failed commit or fsync failed.",
+	e.s.metrics.Counter("splice_storage_write_failures_total", "Writes that failed: with a failed commit (fsync included), or refused alone as too large for one transaction.",
 		e.name, func() float64 { return float64(db.Stats().Failed) })
 	e.s.metrics.Counter("splice_storage_commit_busy_seconds_total", "Time the environment's committer spent committing, fsyncs included: a rate near 1 means writes wait for it.",
 		e.name, func() float64 { return db.Stats().Busy.Seconds() })

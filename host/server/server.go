@@ -196,7 +196,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	s.metrics.GaugeAll("splice_sandbox_instances_live", "Guest instances alive (pooled idle and in use).", func() float64 { return float64(rt.Live()) })
 	s.metrics.GaugeAll("splice_sandbox_instances_idle", "Guest instances pooled idle, ready for a call.", func() float64 { return float64(rt.Idle()) })
 	if s.api, err = api.New(api.Options{Environments: (*environments)(s), OperatorToken: s.operator, BaseURL: o.BaseURL,
-		Metrics: s.metrics.Handler(), Logger: o.Logger}); err != nil {
+		Metrics: s.metrics.Handler(), Health: s.health, Logger: o.Logger}); err != nil {
 		s.closeAll(ctx)
 		return nil, err
 	}
@@ -231,6 +231,18 @@ func (s *Server) Environment(name string) (*api.Environment, bool) {
 		return nil, false
 	}
 	return e.view, true
+}
+
+// health reports the first environment whose last storage commit failed.
+func (s *Server) health() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, e := range s.envs {
+		if err := e.db.Health(); err != nil {
+			return fmt.Errorf("environment %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func (s *Server) receiver(name string) (ingress.Receiver, bool) {
