@@ -233,7 +233,7 @@ func (s *Server) Environment(name string) (*api.Environment, bool) {
 	return e.view, true
 }
 
-// health reports the first environment whose last storage commit failed.
+// health reports an environment whose last storage commit failed, if any.
 func (s *Server) health() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
