@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/splicehq/splice/host/api/token"
@@ -78,6 +79,9 @@ type Options struct {
 type API struct {
 	o   Options
 	mux *http.ServeMux
+	// unhealthy is whether the last GET /healthz answered 503: the log tells each change once,
+	// not every probe (a load balancer probes every few seconds).
+	unhealthy atomic.Bool
 }
 
 // New returns the API.
@@ -334,8 +338,16 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	// Which environments exist, and what failed, is not told to unauthenticated callers
 	// (GET /v1/environments; the log has the error).
 	if a.o.Health != nil {
-		if err := a.o.Health(); err != nil {
+		err := a.o.Health()
+		switch {
+		case err != nil && !a.unhealthy.Swap(true):
 			a.o.Logger.Warn("api: healthz: unhealthy", "err", err)
+		case err != nil:
+			a.o.Logger.Debug("api: healthz: still unhealthy", "err", err)
+		case a.unhealthy.Swap(false):
+			a.o.Logger.Info("api: healthz: healthy again")
+		}
+		if err != nil {
 			w.Header().Set("Retry-After", "5")
 			writeProblem(w, problem.Unavailable, "the server cannot store data: the last write of an environment failed", nil)
 			return
