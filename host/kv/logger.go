@@ -8,7 +8,9 @@ import (
 )
 
 // badgerLogger routes Badger's log lines to a *slog.Logger at warning level and above; Badger's
-// info and debug lines (compactions, flushes) are dropped.
+// info and debug lines (compactions, flushes) are dropped, except the one that says writes
+// waited more than a second for level 0 to be compacted (Badger's "L0 was stalled for ..."),
+// which an operator should see and which is raised to a warning.
 type badgerLogger struct {
 	l *slog.Logger
 }
@@ -21,7 +23,15 @@ func (b badgerLogger) Warningf(format string, args ...any) {
 	b.log(slog.LevelWarn, format, args)
 }
 
-func (badgerLogger) Infof(string, ...any) {}
+func (b badgerLogger) Infof(format string, args ...any) {
+	if strings.HasPrefix(format, stallPrefix) {
+		b.log(slog.LevelWarn, format, args)
+	}
+}
+
+// stallPrefix starts the line Badger logs (at info) after writes waited more than a second
+// because level 0 held NumLevelZeroTablesStall tables (levels.go, Badger v4).
+const stallPrefix = "L0 was stalled"
 
 func (badgerLogger) Debugf(string, ...any) {}
 

@@ -18,6 +18,7 @@ func TestBadgerLoggerLevels(t *testing.T) {
 		{"warning", func(l badgerLogger) { l.Warningf("slow %d", 3) }, "level=WARN msg=\"slow 3\" component=badger"},
 		{"info dropped", func(l badgerLogger) { l.Infof("compaction") }, ""},
 		{"debug dropped", func(l badgerLogger) { l.Debugf("flush") }, ""},
+		{"write stall raised", func(l badgerLogger) { l.Infof("L0 was stalled for %s\n", "1.5s") }, "level=WARN msg=\"L0 was stalled for 1.5s\" component=badger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
