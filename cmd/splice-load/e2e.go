@@ -240,14 +240,20 @@ func freePort() (string, error) {
 	return addr, nil
 }
 
+// serveArgs is the command line of the server under test, the same for its first start and its
+// restart: a restart without --allow-loopback would leave the runs of its webhooks failing (the
+// upstream is on loopback, over plain HTTP) and, retried, dead.
+func serveArgs(cfg e2eConfig, dir, addr string) []string {
+	return append([]string{"serve", "--data-dir", dir, "--listen", addr, "--env", "development",
+		"--allow-loopback", "--log-level", "warn", "--workers", strconv.Itoa(cfg.Workers)}, cfg.ServerArgs...)
+}
+
 func startSplice(ctx context.Context, cfg e2eConfig, dir string, log io.Writer) (*spliceProc, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--data-dir", dir, "--listen", addr, "--env", "development",
-		"--allow-loopback", "--log-level", "warn", "--workers", strconv.Itoa(cfg.Workers)}, cfg.ServerArgs...)
-	cmd := exec.Command(cfg.Splice, args...)
+	cmd := exec.Command(cfg.Splice, serveArgs(cfg, dir, addr)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -518,7 +524,7 @@ func smapsRollup(pid int) (rss, anon float64, ok bool) {
 func firstWebhook(ctx context.Context, cfg e2eConfig, dir, hook string, log io.Writer) (time.Duration, error) {
 	addr := strings.TrimPrefix(hook, "http://")
 	addr, _, _ = strings.Cut(addr, "/")
-	cmd := exec.Command(cfg.Splice, append([]string{"serve", "--data-dir", dir, "--listen", addr, "--log-level", "warn"}, cfg.ServerArgs...)...)
+	cmd := exec.Command(cfg.Splice, serveArgs(cfg, dir, addr)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
