@@ -143,6 +143,21 @@ func (q *queue) addHot(w *waiting, consumer string, due time.Time, id string, ra
 	}
 }
 
+// hotRecord returns the record consumer's hot set keeps with the live key of item id due at
+// due, or nil when the set has no such key (settled, rescheduled, the consumer no longer exact)
+// or keeps no record with it. Called with q.mu held.
+func (q *queue) hotRecord(consumer string, due time.Time, id string) []byte {
+	w := q.consumers[consumer]
+	if w == nil || !w.exact {
+		return nil
+	}
+	i, found := w.hot.find(dueNanos(due), id)
+	if !found || w.hot.keys[w.hot.head+i].gone {
+		return nil
+	}
+	return w.hot.keys[w.hot.head+i].raw
+}
+
 // settleHot forgets a settled item's ready key. Called with q.mu held.
 func (q *queue) settleHot(consumer string, rk []byte) {
 	if w := q.consumers[consumer]; w != nil && w.exact {

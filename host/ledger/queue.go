@@ -409,10 +409,13 @@ type heldBy struct {
 
 // claim leases item id (found under ready key rk, due at due) unless a live lease holds it (then
 // it says which) or the key is stale (the item was settled or rescheduled after the scan's
-// snapshot): then it returns a nil lease. raw, when not nil, is the item's record kept with its
-// key in a hot set, which is read instead of the disk: a live hot key's record is the one on
-// disk, since every write of an item record replaces or settles its key (and an Ack checks the
-// record it read before it writes).
+// snapshot): then it returns a nil lease. raw, when not nil, says the key came from a hot set:
+// the record the set keeps with the key, if the key is still live there when claim takes the
+// lease, is read instead of the disk. A live hot key's record is the one on disk, since every
+// write of an item record replaces or settles its key (and an Ack checks the record it read
+// before it writes). The walk that found the key let go of the lock before this claim, and an
+// Ack of another lease may have settled or rescheduled the item since: then the disk is read,
+// and tells.
 func (s *Embedded) claim(consumer, id string, rk, raw []byte, due, now time.Time, ttl time.Duration) (*Lease, heldBy, error) {
 	q := &s.q
 	q.mu.Lock()
@@ -423,6 +426,9 @@ func (s *Embedded) claim(consumer, id string, rk, raw []byte, due, now time.Time
 		}
 		q.mu.Unlock()
 		return nil, by, nil
+	}
+	if raw != nil {
+		raw = q.hotRecord(consumer, due, id)
 	}
 	q.tokens++
 	h := &held{token: id + "." + strconv.FormatUint(q.tokens, 36), expires: now.Add(ttl), ready: rk}
