@@ -1,0 +1,229 @@
+package ledger_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/splicehq/splice/host/ledger"
+)
+
+// BenchmarkW1Storage writes what the end-to-end workload W1 (cmd/splice-load e2e) stores per
+// webhook, through the ledger and nothing else: no HTTP, no guest, no broker. 64 callers accept
+// one event each (a 1 KiB order with a dedupe key from its body's SHA-256, as the webhook
+// connector makes it) while 64 workers lease the items and acknowledge each with what the engine
+// commits after W1's two steps: the run, its transform and action step records (the transform's
+// input holds the order, the action's an HTTP exchange), and three activity entries. The timer
+// runs until the last item is acknowledged.
+//
+// It is the storage's share of a webhook, measured alone: CPU time per webhook (user and system,
+// of the whole process, Badger's compactions included, as cpu-us/webhook), webhooks/s, and the
+// process's largest resident set while it ran (peak-rss-MiB, sampled every 50 ms from
+// /proc/self/smaps_rollup, with its anonymous and file-backed parts). Run it in a process of its
+// own for the memory figures; the collector runs at GOGC=25 as in splice serve unless $GOGC is
+// set. For example
+//
+//	go test -run '^$' -bench W1Storage -benchtime 100000x -count 5 ./host/ledger/
+func BenchmarkW1Storage(b *testing.B) {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		defer debug.SetGCPercent(debug.SetGCPercent(25))
+	}
+	db, s := openBench(b, b.TempDir())
+	defer db.Close()
+	defer s.Close()
+	ctx := context.Background()
+	const consumer, automation, callers, workers = "bench", "33NHB2N7BQD6NABMV1QOBROO", 64, 64
+
+	stop := make(chan struct{})
+	peak := make(chan memSample, 1)
+	go func() {
+		var m memSample
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if s, ok := readSmapsRollup(); ok && s.rss > m.rss {
+				m = s
+			}
+			select {
+			case <-stop:
+				peak <- m
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	var acceptFailed, ackFailed atomic.Pointer[error]
+	var nextEvent, acked atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for range callers {
+		wg.Go(func() {
+			var buf []byte
+			for {
+				i := nextEvent.Add(1)
+				if i > int64(b.N) || acceptFailed.Load() != nil || ackFailed.Load() != nil {
+					return
+				}
+				buf = w1Order(buf[:0], uint64(i))
+				sum := sha256.Sum256(buf)
+				e := ledger.NewEvent{Consumer: consumer, Automation: automation, DedupeKey: "event:" + hex.EncodeToString(sum[:]), Payload: buf}
+				if _, err := s.Accept(ctx, []ledger.NewEvent{e}); err != nil {
+					acceptFailed.Store(&err)
+					return
+				}
+			}
+		})
+	}
+	for range workers {
+		wg.Go(func() {
+			for acked.Load() < int64(b.N) && acceptFailed.Load() == nil && ackFailed.Load() == nil {
+				ls, err := s.Lease(ctx, 8, time.Minute, nil)
+				if err != nil {
+					ackFailed.Store(&err)
+					return
+				}
+				if len(ls) == 0 {
+					time.Sleep(200 * time.Microsecond)
+					continue
+				}
+				for _, l := range ls {
+					ev, err := s.Event(ctx, consumer, l.Item.Event)
+					if err == nil {
+						err = s.Ack(ctx, l, w1Commit(l, ev))
+					}
+					if err != nil {
+						ackFailed.Store(&err)
+						return
+					}
+					acked.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	close(stop)
+	m := <-peak
+	for _, p := range []*error{acceptFailed.Load(), ackFailed.Load()} {
+		if p != nil {
+			b.Fatal(*p)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/webhook")
+	b.ReportMetric(m.rss, "peak-rss-MiB")
+	b.ReportMetric(m.anon, "peak-anon-MiB")
+	b.ReportMetric(m.rss-m.anon, "peak-file-MiB")
+}
+
+// w1Order appends a 1 KiB order like the ones splice-load sends: sixteen lines of SKUs,
+// quantities and prices drawn from i, and a note padding it out.
+func w1Order(dst []byte, i uint64) []byte {
+	names := [...]string{"Ada Lovelace", "Grace Hopper", "Barbara Liskov", "Ken Thompson", "Edsger Dijkstra", "Frances Allen"}
+	r := rand.New(rand.NewPCG(i, 0x5eed))
+	name := names[i%uint64(len(names))]
+	start := len(dst)
+	dst = fmt.Appendf(dst, `{"id":%d,"customer":{"name":%q,"email":"%s@example.org"},"currency":"EUR","lines":[`,
+		i, name, strings.ToLower(strings.ReplaceAll(name, " ", ".")))
+	var total int
+	for l := range 16 {
+		if l > 0 {
+			dst = append(dst, ',')
+		}
+		qty, price := 1+r.IntN(5), 100+r.IntN(9900)
+		total += qty * price
+		dst = fmt.Appendf(dst, `{"sku":"SKU-%04d","qty":%d,"price":%d.%02d}`, r.IntN(10000), qty, price/100, price%100)
+	}
+	dst = fmt.Appendf(dst, `],"total":%d.%02d,"note":"`, total/100, total%100)
+	const note = "Please leave the parcel at the front desk if nobody answers. "
+	for pad := 1024 - (len(dst) - start) - 2; pad > 0; pad -= len(note) {
+		dst = append(dst, note[:min(pad, len(note))]...)
+	}
+	return append(dst, `"}`...)
+}
+
+// w1Commit is what the engine commits for a W1 item once both steps ran: the run, the two step
+// records and three activity entries, shaped as the engine writes them.
+func w1Commit(l ledger.Lease, ev ledger.Event) ledger.Commit {
+	now := time.Now()
+	at := now.UTC().Format(time.RFC3339Nano)
+	id := ledger.NewID(now)
+	text := fmt.Sprintf("New order %s by someone, total 42.00", l.Item.Event[:8])
+	msg := fmt.Sprintf(`{"channel":"#orders","text":%q}`, text)
+	format := fmt.Sprintf(`{"id":"format","kind":"transform","app":"chat","key":"format-order","status":"succeeded","attempts":1,"durationMs":0.394,"startedAt":%q,"input":{"order":%s},"output":%s}`,
+		at, ev.Payload, msg)
+	post := fmt.Sprintf(`{"id":"post","kind":"action","app":"chat","key":"send-message","status":"succeeded","attempts":1,`+
+		`"exchanges":[{"method":"POST","url":"http://127.0.0.1:37643/api/chat.postMessage","injected":true,`+
+		`"requestHeaders":{"Accept":"application/json","Authorization":"[redacted]","Content-Type":"application/json; charset=utf-8","Idempotency-Key":%q,"User-Agent":"splice"},`+
+		`"requestBody":%q,"requestBodyBytes":%d,"status":200,"responseHeaders":{"Content-Length":"11","Content-Type":"application/json","Server":"splice-load"},`+
+		`"responseBody":"{\"ok\":true}","responseBodyBytes":11,"startedAt":%q,"durationMs":3.475}],"durationMs":3.701,"startedAt":%q,`+
+		`"input":%s,"output":{"ok":true,"status":200,"messageId":null}}`,
+		strconv.FormatUint(rand.Uint64(), 16), msg, len(msg), at, at, msg)
+	called := func(step, key string) ledger.Activity {
+		return ledger.Activity{Consumer: l.Item.Consumer, Kind: "connector.called",
+			Data: fmt.Appendf(nil, `{"run":%q,"step":%q,"app":"chat","key":%q,"status":"succeeded","attempt":1,"durationMs":0.1}`, id, step, key)}
+	}
+	return ledger.Commit{
+		Run: &ledger.Run{ID: id, Automation: l.Item.Automation, Event: l.Item.Event, Status: ledger.Succeeded,
+			Data: []byte(`{"automationName":"W1: order to chat","output":{"ok":true,"status":200,"messageId":null}}`)},
+		Steps: []ledger.Step{{Run: id, Key: "0000-format", Data: []byte(format)}, {Run: id, Key: "0001-post", Data: []byte(post)}},
+		Activity: []ledger.Activity{called("format", "format-order"), called("post", "send-message"),
+			{Consumer: l.Item.Consumer, Kind: "run.succeeded", Data: fmt.Appendf(nil, `{"automation":%q,"event":%q,"run":%q}`, l.Item.Automation, l.Item.Event, id)}},
+	}
+}
+
+// memSample is one reading of the process's resident memory, in MiB.
+type memSample struct{ rss, anon float64 }
+
+// readSmapsRollup reads this process's Rss and Anonymous from /proc/self/smaps_rollup.
+func readSmapsRollup() (memSample, bool) {
+	f, err := os.Open("/proc/self/smaps_rollup")
+	if err != nil {
+		return memSample{}, false
+	}
+	defer f.Close()
+	var m memSample
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := bytes.Cut(sc.Bytes(), []byte(":"))
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(string(v)), " kB"), 64)
+		if err != nil {
+			continue
+		}
+		switch string(k) {
+		case "Rss":
+			m.rss = kb / 1024
+		case "Anonymous":
+			m.anon = kb / 1024
+		}
+	}
+	return m, m.rss > 0
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
