@@ -54,8 +54,12 @@ type e2eReport struct {
 		RunsFailed        int64            `json:"runsFailedOrDead"`
 		RunsPerSecond     float64          `json:"runsPerSecond"`
 		UpstreamReceived  int64            `json:"upstreamReceived"`
-		Lost              int64            `json:"lost"`
-		PeakRSSMiB        float64          `json:"peakRssMiB"`
+		// UpstreamDuplicates counts the messages the upstream had received before (the same
+		// order's message twice): a run that posted twice. Lost counts the accepted webhooks
+		// whose message never came: accepted less the distinct messages received.
+		UpstreamDuplicates int64   `json:"upstreamDuplicates"`
+		Lost               int64   `json:"lost"`
+		PeakRSSMiB         float64 `json:"peakRssMiB"`
 		// PeakAnonMiB and PeakFileMiB split the largest resident set sampled (every 100 ms, from
 		// /proc/PID/smaps_rollup) into anonymous memory (Go heap, guests' linear memory) and
 		// file-backed pages (Badger's memory-mapped tables and logs, the binary).
@@ -131,6 +135,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	}
 	rep.Native.RunsPerSecond, rep.Native.LatencyMs, rep.Native.Delivered = nr.AcceptedPerSecond, nr.LatencyMs, nat.Delivered()
 	before := sk.Received()
+	sk.ResetDuplicates()
 
 	// 2. Splice.
 	dir := cfg.Keep
@@ -201,7 +206,8 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 		s.CPUPerWebhookUs = cpu / float64(s.Accepted) * 1e6
 	}
 	s.UpstreamReceived = sk.Received() - before
-	s.Lost = s.Accepted - s.UpstreamReceived
+	s.UpstreamDuplicates = sk.Duplicates()
+	s.Lost = s.Accepted - (s.UpstreamReceived - s.UpstreamDuplicates)
 	s.PeakRSSMiB = peakRSS(srv.cmd.Process.Pid)
 	s.PeakAnonMiB, s.PeakFileMiB = mem.stop()
 	if rep.Native.RunsPerSecond > 0 {
@@ -564,7 +570,7 @@ func (r *e2eReport) writeText(w io.Writer) {
 		s.AcceptedPerSecond, s.AckMs.P50, s.AckMs.P99, s.Accepted, s.Sent)
 	fmt.Fprintf(w, "  splice runs      %9.0f runs/s   %d succeeded, %d failed or dead; %.2f of the native ceiling\n",
 		s.RunsPerSecond, s.RunsSucceeded, s.RunsFailed, r.RunsRatio)
-	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d\n", s.UpstreamReceived, s.Lost)
+	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d, duplicates %d\n", s.UpstreamReceived, s.Lost, s.UpstreamDuplicates)
 	fmt.Fprintf(w, "  peak RSS         %9.1f MiB      largest sample: %.1f MiB anonymous, %.1f MiB file-backed\n", s.PeakRSSMiB, s.PeakAnonMiB, s.PeakFileMiB)
 	fmt.Fprintf(w, "  server CPU       %9.0f µs per webhook, accept and run\n", s.CPUPerWebhookUs)
 	if s.CommitterBusyLoad >= 0 || s.CommitterBusyRuns >= 0 {
@@ -583,10 +589,11 @@ First the same workload through the native ceiling (a fasthttp handler doing the
 call itself), then through a splice server started from --splice over a temporary data
 directory (W1's connectors from --connectors, the C or the Go builds: --guests). Reports
 accepted webhooks/s and ack p50/p99, runs completed/s and their ratio to the native ceiling,
-upstream messages received (lost = accepted - received), the server's peak RSS, its CPU time
+upstream messages received (lost = accepted - distinct messages; a duplicate is an order's message
+received twice), the server's peak RSS, its CPU time
 per accepted webhook, the share of the time its storage committer was busy, and the time to the
 first accepted webhook after a restart with a warm compilation cache. Exits 1 when any accepted
-webhook was lost.
+webhook was lost or any message duplicated.
 `, stderr)
 	cfg := e2eConfig{}
 	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
@@ -620,6 +627,9 @@ webhook was lost.
 	}
 	if rep.Splice.Lost != 0 {
 		return fmt.Errorf("e2e: %d accepted webhooks reached no upstream", rep.Splice.Lost)
+	}
+	if rep.Splice.UpstreamDuplicates != 0 {
+		return fmt.Errorf("e2e: %d messages reached the upstream twice", rep.Splice.UpstreamDuplicates)
 	}
 	return nil
 }

@@ -54,6 +54,28 @@ func TestSinkCountsWhatFireSends(t *testing.T) {
 	}
 }
 
+// TestSinkCountsDuplicates: orders fired twice (ids 1..500, then 1..300) are 300 duplicates;
+// after ResetDuplicates the same bodies count as new again.
+func TestSinkCountsDuplicates(t *testing.T) {
+	t.Parallel()
+	s := startSink(t, sinkOptions{})
+	for _, n := range []int64{500, 300} {
+		if _, err := fire(t.Context(), fireConfig{URL: s.URL() + "/chat", Connections: 4, Requests: n, Duration: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Received() != 800 || s.Duplicates() != 300 {
+		t.Fatalf("received %d, duplicates %d; want 800 and 300", s.Received(), s.Duplicates())
+	}
+	s.ResetDuplicates()
+	if _, err := fire(t.Context(), fireConfig{URL: s.URL() + "/chat", Connections: 4, Requests: 100, Duration: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Duplicates() != 0 {
+		t.Fatalf("duplicates %d after a reset and 100 orders not seen since; want 0", s.Duplicates())
+	}
+}
+
 // expectedText maps an order the way the native handler must, but with encoding/json.
 func expectedText(t *testing.T, id uint64) string {
 	t.Helper()

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,11 +25,18 @@ type sinkOptions struct {
 }
 
 // sink is the loopback "chat" upstream: it counts every POST (any path) and answers 200
-// {"ok":true}; GET /count answers {"received":N}. It is safe for concurrent use.
+// {"ok":true}; GET /count answers {"received":N}. It also counts the POSTs whose body it had
+// received before (since the last ResetDuplicates): a W1 message names its order, so a second one
+// means an order's run posted twice. It is safe for concurrent use.
 type sink struct {
 	*loopServer
 	opts     sinkOptions
 	received atomic.Int64
+
+	mu   sync.Mutex
+	seed maphash.Seed
+	seen map[uint64]struct{} // hashes of the bodies received since ResetDuplicates
+	dups int64
 }
 
 // runSink starts a sink listening on addr (a loopback host:port; port 0 picks one). It serves until
@@ -37,7 +46,7 @@ type sink struct {
 //
 // A listen address that is not loopback (errNotLoopback) or cannot be listened on.
 func runSink(ctx context.Context, addr string, opts sinkOptions) (*sink, error) {
-	s := &sink{opts: opts}
+	s := &sink{opts: opts, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 	ls, err := startServer(ctx, addr, s.handle)
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
@@ -49,10 +58,38 @@ func runSink(ctx context.Context, addr string, opts sinkOptions) (*sink, error) 
 // Received returns the number of messages (POSTs) received so far.
 func (s *sink) Received() int64 { return s.received.Load() }
 
+// Duplicates returns the number of messages received since the last ResetDuplicates whose body
+// had been received before in that time.
+func (s *sink) Duplicates() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dups
+}
+
+// ResetDuplicates forgets the bodies received so far: the native ceiling and Splice post the
+// same orders' messages, each once.
+func (s *sink) ResetDuplicates() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen, s.dups = map[uint64]struct{}{}, 0
+}
+
+func (s *sink) note(body []byte) {
+	h := maphash.Bytes(s.seed, body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[h]; ok {
+		s.dups++
+		return
+	}
+	s.seen[h] = struct{}{}
+}
+
 func (s *sink) handle(ctx *fasthttp.RequestCtx) {
 	switch {
 	case ctx.IsPost():
 		s.received.Add(1)
+		s.note(ctx.PostBody())
 		if s.opts.OnMessage != nil {
 			s.opts.OnMessage(ctx.PostBody())
 		}
