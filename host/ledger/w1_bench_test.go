@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splicehq/splice/host/kv"
 	"github.com/splicehq/splice/host/ledger"
 )
 
@@ -32,17 +35,33 @@ import (
 // It is the storage's share of a webhook, measured alone: CPU time per webhook (user and system,
 // of the whole process, Badger's compactions included, as cpu-us/webhook), webhooks/s, and the
 // process's largest resident set while it ran (peak-rss-MiB, sampled every 50 ms from
-// /proc/self/smaps_rollup, with its anonymous and file-backed parts). Run it in a process of its
+// /proc/self/smaps_rollup, with its anonymous and file-backed parts), and the disk space the
+// database takes at the end (disk-MiB). Run it in a process of its
 // own for the memory figures; the collector runs at GOGC=25 as in splice serve unless $GOGC is
-// set. For example
+// set. It runs with every value in Badger's LSM tree (valueLog=0, kv's default) and with values
+// of 512 bytes or more in its value log (kv.Options.ValueLogBytes). For example
 //
-//	go test -run '^$' -bench W1Storage -benchtime 100000x -count 5 ./host/ledger/
+//	go test -run '^$' -bench 'W1Storage/valueLog=0' -benchtime 100000x -count 5 ./host/ledger/
 func BenchmarkW1Storage(b *testing.B) {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		defer debug.SetGCPercent(debug.SetGCPercent(25))
 	}
-	db, s := openBench(b, b.TempDir())
+	for _, vlog := range []int{0, 512} {
+		b.Run(fmt.Sprint("valueLog=", vlog), func(b *testing.B) { benchW1Storage(b, vlog) })
+	}
+}
+
+func benchW1Storage(b *testing.B, valueLogBytes int) {
+	dir := b.TempDir()
+	db, err := kv.Open(kv.Options{Dir: dir, ValueLogBytes: valueLogBytes})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer db.Close()
+	s, err := ledger.Open(context.Background(), db, ledger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer s.Close()
 	ctx := context.Background()
 	const consumer, automation, callers, workers = "bench", "33NHB2N7BQD6NABMV1QOBROO", 64, 64
@@ -130,6 +149,30 @@ func BenchmarkW1Storage(b *testing.B) {
 	b.ReportMetric(m.rss, "peak-rss-MiB")
 	b.ReportMetric(m.anon, "peak-anon-MiB")
 	b.ReportMetric(m.rss-m.anon, "peak-file-MiB")
+	b.ReportMetric(diskBytes(b, dir)/(1<<20), "disk-MiB")
+}
+
+// diskBytes is the disk space the files under dir take (allocated blocks: Badger sizes some
+// files ahead, sparse).
+func diskBytes(b *testing.B, dir string) float64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(n)
 }
 
 // w1Order appends a 1 KiB order like the ones splice-load sends: sixteen lines of SKUs,
