@@ -174,6 +174,13 @@ func (db *DB) take() (batch []*request, closing bool) {
 func (db *DB) commit(batch []*request) {
 	start := time.Now()
 	defer func() { db.stats.busy.Add(int64(time.Since(start))) }()
+	if p := db.broken.Load(); p != nil {
+		db.stats.failed.Add(uint64(len(batch)))
+		for _, r := range batch {
+			r.res <- *p
+		}
+		return
+	}
 	for len(batch) > 0 {
 		n, err := db.commitPrefix(batch)
 		var refused refusal
@@ -280,6 +287,11 @@ func (db *DB) commitPrefix(reqs []*request) (int, error) {
 	if err := txn.Commit(); err != nil {
 		return len(reqs), fmt.Errorf("kv: commit %d ops: %w", ops, err)
 	}
+	if p := db.broken.Load(); p != nil {
+		// Badger logged a failed sync of the value log during this commit (or an earlier one,
+		// whose writers were failed already): what it wrote there may not be on disk.
+		return len(reqs), fmt.Errorf("kv: commit %d ops: %w", ops, *p)
+	}
 	return len(reqs), nil
 }
 
@@ -314,8 +326,12 @@ type stats struct {
 // Health returns the error of the last commit when it failed, and nil when it succeeded or none
 // was made yet: a database whose writes fail (a full or failing disk) stays unhealthy until a
 // commit succeeds again. A write refused on its own (too large for a transaction) is not a
-// commit and does not count.
+// commit and does not count. After a failed sync of the value log it returns
+// [ErrValueLogSync] for good.
 func (db *DB) Health() error {
+	if p := db.broken.Load(); p != nil {
+		return *p
+	}
 	if p := db.stats.lastErr.Load(); p != nil {
 		return *p
 	}

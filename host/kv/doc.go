@@ -29,13 +29,26 @@
 // Because the committer is the only writer, Badger's conflict detection is switched off: no
 // transaction ever reads what another writes.
 //
-// # Why values stay below 1 MiB
+// # Values in the value log
 //
-// Badger stores values at or above its ValueThreshold (1 MiB by default) in a separate value
-// log, and a failure to sync the value log is only logged, not returned to the committer.
-// Values are therefore capped by [Options.MaxValueBytes] (1 MiB - 1 KiB by default, and never
-// more), so every value lives in the write-ahead log whose sync errors do reach the caller.
-// Larger payloads (webhook bodies) are refused by their owners before they get here.
+// Badger keeps values at or above its ValueThreshold in a separate value log, appended once and
+// read by offset, with only a pointer in the LSM tree. kv leaves the threshold at Badger's
+// default (1 MiB) and caps values below it ([Options.MaxValueBytes]), so that every value lives
+// in the write-ahead log, unless [Options.ValueLogBytes] asks for a lower threshold. That pays
+// under sustained writes: compactions rewrite the tree's data again and again as it grows, and
+// with W1's records (about 5.5 KB per webhook, the larger ones events and step records) the
+// storage's CPU time per webhook was halved over 400,000 webhooks (ledger's
+// BenchmarkW1Storage). It costs a second sync per commit (the value log's, then the
+// write-ahead log's), so a commit takes longer and a burst's acknowledgements wait more.
+//
+// Badger reports a failed sync of the write-ahead log to the committer, but only logs a failed
+// sync of the value log and lets the write succeed. kv's logger for Badger catches that line
+// (Badger calls it from its write goroutine, before the commit returns) and marks the database
+// broken: the commit in flight fails with [ErrValueLogSync], so its callers are never told
+// "durable", and so does every later one until the database is reopened (Badger checks the
+// value log's tail when it opens it); [DB.Health] reports it. A test pins the line in Badger's
+// source. As with a failed write-ahead log sync, the failed commit's values may be visible to
+// reads until the restart.
 //
 // # Notes
 //
@@ -43,5 +56,6 @@
 // through mmap, so the page cache keeps acknowledged data even without an fsync. The crash
 // test proves that nothing acknowledged is lost across a kill; the fault-injection test of the
 // batcher proves that a failed commit is never acknowledged; TestWriteReturnsAfterTheLogIsOnDisk
-// asks the kernel (cachestat) whether any page of the logs is still dirty when Write returns.
+// asks the kernel (cachestat) whether any page of the logs, the value log's included, is still
+// dirty when Write returns.
 package kv

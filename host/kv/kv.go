@@ -22,8 +22,12 @@ const (
 	// DefaultMaxBatchBytes is the size (keys plus values) after which a batch is cut.
 	DefaultMaxBatchBytes = 4 << 20
 	// MaxValueBytes is the largest value size allowed (exclusive): 1 MiB - 1 KiB, below Badger's
-	// default ValueThreshold of 1 MiB, so values never go to the value log. It is also the default.
+	// default ValueThreshold of 1 MiB, so that without [Options.ValueLogBytes] values never go
+	// to the value log. It is also the default.
 	MaxValueBytes = 1<<20 - 1<<10
+	// MinValueLogBytes is the smallest [Options.ValueLogBytes] allowed: smaller values cost
+	// more as a pointer and a read from the value log than they save in the LSM tree.
+	MinValueLogBytes = 64
 	// MaxKeyBytes is the longest key allowed (Badger's own limit).
 	MaxKeyBytes = 65000
 	// MaxScanLimit is the most key-value pairs one [DB.Scan] returns; larger limits are clamped.
@@ -67,6 +71,12 @@ var (
 	ErrLocked = errors.New("kv: database directory is locked by another process")
 	// ErrIncompatible is returned by [Open] for a database written in another [Format].
 	ErrIncompatible = errors.New("kv: database format is not compatible")
+	// ErrValueLogSync is returned by every [DB.Write] (and by [DB.Health]) once Badger failed to
+	// sync its value log, from the commit during which it failed on: what that commit and any
+	// later one wrote to the value log may not be on disk. Only a restart (Badger checks the
+	// value log when it opens it) makes the database writable again. See "Values in the value
+	// log" in the package documentation.
+	ErrValueLogSync = errors.New("kv: value log sync failed; writes stop until the database is reopened")
 )
 
 // Options configures [Open]. The zero value of each field but Dir selects its default.
@@ -94,6 +104,12 @@ type Options struct {
 	MemTableBytes   int64 `json:"memTableBytes"`
 	NumMemtables    int   `json:"numMemtables"`
 	BlockCacheBytes int64 `json:"blockCacheBytes"`
+	// ValueLogBytes, when not 0, keeps values of at least this many bytes (from
+	// [MinValueLogBytes] to [MaxValueBytes]) in Badger's value log, written once, with only a
+	// pointer in the LSM tree, whose compactions then move far fewer bytes; 0 keeps every value
+	// in the tree (the default). Each commit then syncs two files. See "Values in the value log"
+	// in the package documentation.
+	ValueLogBytes int `json:"valueLogBytes"`
 }
 
 // Memory defaults: far below Badger's own (five 64 MiB memtables and a 256 MiB block cache),
@@ -157,6 +173,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxValueBytes > MaxValueBytes {
 		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
 	}
+	if o.ValueLogBytes != 0 && (o.ValueLogBytes < MinValueLogBytes || o.ValueLogBytes > MaxValueBytes) {
+		return o, fmt.Errorf("kv: options: valueLogBytes %d outside [%d, %d] (0: off)", o.ValueLogBytes, MinValueLogBytes, MaxValueBytes)
+	}
 	return o, nil
 }
 
@@ -185,6 +204,10 @@ type DB struct {
 
 	stats stats
 
+	// broken holds ErrValueLogSync once Badger logged a failed sync of its value log (see
+	// badgerLogger); from then on every commit fails.
+	broken *atomic.Pointer[error]
+
 	// commitHook, when set (by tests only), runs before each commit with the number of operations
 	// in the transaction; an error it returns fails the commit.
 	commitHook atomic.Pointer[func(ops int) error]
@@ -204,10 +227,11 @@ func Open(opts Options) (*DB, error) {
 		return nil, err
 	}
 	l0 := levelZeroTables(opts.MemTableBytes)
+	broken := new(atomic.Pointer[error])
 	bo := badger.DefaultOptions(opts.Dir).
 		WithSyncWrites(true).
 		WithDetectConflicts(false).
-		WithLogger(badgerLogger{l: opts.Logger}).
+		WithLogger(badgerLogger{l: opts.Logger, broken: broken}).
 		WithLoggingLevel(badger.WARNING).
 		WithMemTableSize(opts.MemTableBytes).
 		WithNumMemtables(opts.NumMemtables).
@@ -218,6 +242,9 @@ func Open(opts Options) (*DB, error) {
 		WithNumLevelZeroTables(l0).
 		WithNumLevelZeroTablesStall(3 * l0).
 		WithNumCompactors(2)
+	if opts.ValueLogBytes > 0 {
+		bo = bo.WithValueThreshold(int64(opts.ValueLogBytes))
+	}
 	lock, err := lockDir(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -240,6 +267,7 @@ func Open(opts Options) (*DB, error) {
 		done:   make(chan struct{}),
 		stopGC: make(chan struct{}),
 		gcDone: make(chan struct{}),
+		broken: broken,
 	}
 	go db.commitLoop()
 	go db.gcLoop()

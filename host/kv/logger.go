@@ -5,19 +5,35 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 )
 
 // badgerLogger routes Badger's log lines to a *slog.Logger at warning level and above; Badger's
 // info and debug lines (compactions, flushes) are dropped, except the one that says writes
 // waited more than a second for level 0 to be compacted (Badger's "L0 was stalled for ..."),
 // which an operator should see and which is raised to a warning.
+//
+// It is also how kv learns that a sync of the value log failed, which Badger only logs: that
+// line stores [ErrValueLogSync] in broken (when set), before Badger's write of that commit
+// returns, so the committer sees it when the commit returns.
 type badgerLogger struct {
-	l *slog.Logger
+	l      *slog.Logger
+	broken *atomic.Pointer[error]
 }
 
 func (b badgerLogger) Errorf(format string, args ...any) {
+	if b.broken != nil && strings.HasPrefix(format, vlogSyncPrefix) {
+		err := fmt.Errorf("%w: badger: %s", ErrValueLogSync, strings.TrimSpace(fmt.Sprintf(format, args...)))
+		b.broken.CompareAndSwap(nil, &err)
+	}
 	b.log(slog.LevelError, format, args)
 }
+
+// vlogSyncPrefix starts the line Badger logs (at error, in valueLog.write, value.go of Badger
+// v4) when the sync of the value log that ends a write fails with SyncWrites on; the write
+// itself then succeeds. TestBadgerLogsValueLogSyncFailures checks that Badger's source still
+// has it.
+const vlogSyncPrefix = "Error while curlf sync"
 
 func (b badgerLogger) Warningf(format string, args ...any) {
 	b.log(slog.LevelWarn, format, args)

@@ -19,6 +19,7 @@ func TestBadgerLoggerLevels(t *testing.T) {
 		{"info dropped", func(l badgerLogger) { l.Infof("compaction") }, ""},
 		{"debug dropped", func(l badgerLogger) { l.Debugf("flush") }, ""},
 		{"write stall raised", func(l badgerLogger) { l.Infof("L0 was stalled for %s\n", "1.5s") }, "level=WARN msg=\"L0 was stalled for 1.5s\" component=badger"},
+		{"value log sync failure", func(l badgerLogger) { l.Errorf("Error while curlf sync: %v\n", "EIO") }, "level=ERROR msg=\"Error while curlf sync: EIO\" component=badger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -19,6 +19,7 @@ import (
 	"github.com/splicehq/splice/host/ingress"
 	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/keyring"
+	"github.com/splicehq/splice/host/kv"
 	"github.com/splicehq/splice/host/metrics"
 	"github.com/splicehq/splice/host/sandbox"
 )
@@ -71,6 +72,9 @@ type Options struct {
 	// that one consumer's flood cannot fill the disk under every other's. 0 means
 	// DefaultMaxWaiting; negative means no bound.
 	MaxWaiting int `json:"maxWaiting"`
+	// ValueLogBytes, when not 0, keeps stored values of at least this many bytes in Badger's
+	// value log, out of the LSM tree (kv.Options.ValueLogBytes); 0 keeps every value in the tree.
+	ValueLogBytes int `json:"valueLogBytes"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
 	// and Logger are the server's).
 	Engine engine.Options `json:"engine"`
@@ -145,6 +149,9 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ValueLogBytes != 0 && (o.ValueLogBytes < kv.MinValueLogBytes || o.ValueLogBytes > kv.MaxValueBytes) {
+		return nil, fmt.Errorf("server: value log threshold %d: 0 (off) or %d to %d bytes", o.ValueLogBytes, kv.MinValueLogBytes, kv.MaxValueBytes)
 	}
 	for _, n := range o.Environments {
 		if !envName.MatchString(n) {

@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -744,4 +746,61 @@ func TestBacklogBound(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestValueLogThreshold: with Options.ValueLogBytes the environments' large values (here a
+// 20 KB event and the step that holds it) go to Badger's value log, and the run reads back
+// whole, before and after a restart; a threshold out of range is refused at Open.
+func TestValueLogThreshold(t *testing.T) {
+	if _, err := server.Open(context.Background(), server.Options{DataDir: t.TempDir(), ValueLogBytes: 10}); err == nil || !strings.Contains(err.Error(), "value log threshold") {
+		t.Fatalf("Open with a threshold of 10 bytes: %v, want an error naming the value log threshold", err)
+	}
+	dir := t.TempDir()
+	h := start(t, dir, func(o *server.Options) { o.ValueLogBytes = 512 })
+	tok := h.setup("acme")
+	var a automationView
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["pad"]}}]}`, 201, &a)
+	pad := strings.Repeat("p", 20000)
+	resp, err := http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(`{"pad": "`+pad+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"pad":"`+pad+`"}` {
+		t.Fatalf("sync reply: %d, %d bytes", resp.StatusCode, len(b))
+	}
+	var vlogBlocks int64
+	files, _ := filepath.Glob(filepath.Join(dir, "envs", "development", "*.vlog"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			vlogBlocks += fi.Sys().(*syscall.Stat_t).Blocks
+		}
+	}
+	if vlogBlocks*512 < 40000 {
+		t.Fatalf("the value log holds %d bytes on disk: the event and its step did not go there", vlogBlocks*512)
+	}
+	readRun := func(h *harness) {
+		t.Helper()
+		var runs struct {
+			Items []struct{ ID string } `json:"items"`
+		}
+		h.json("GET", "/v1/envs/development/runs", tok, "", 200, &runs)
+		if len(runs.Items) != 1 {
+			t.Fatalf("%d runs, want 1", len(runs.Items))
+		}
+		var run struct {
+			Steps []struct {
+				Output struct{ Pad string } `json:"output"`
+			} `json:"steps"`
+		}
+		h.json("GET", "/v1/envs/development/runs/"+runs.Items[0].ID, tok, "", 200, &run)
+		if len(run.Steps) != 1 || run.Steps[0].Output.Pad != pad {
+			t.Fatalf("the run's record: %d steps, or its output is not the 20 KB pad", len(run.Steps))
+		}
+	}
+	readRun(h)
+	h.stop()
+	readRun(start(t, dir, func(o *server.Options) { o.ValueLogBytes = 512 }))
 }
