@@ -101,3 +101,22 @@ func TestBadgerLogsValueLogSyncFailures(t *testing.T) {
 		t.Fatalf("Badger's value.go no longer logs a failed value-log sync as %q: check how it reports one now", want)
 	}
 }
+
+// TestValueLogFileSize: with values in the value log its files are valueLogFileBytes (Badger
+// reads the newest through on open); without, Badger's default stays.
+func TestValueLogFileSize(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		set  int
+		want int64
+	}{{0, 1<<30 - 1}, {512, valueLogFileBytes}} {
+		db, err := Open(Options{Dir: t.TempDir(), ValueLogBytes: c.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.bdb.Opts().ValueLogFileSize; got != c.want {
+			t.Errorf("ValueLogBytes %d: value-log files of %d bytes, want %d", c.set, got, c.want)
+		}
+		db.Close()
+	}
+}
