@@ -110,6 +110,9 @@ type Server struct {
 	srv      *fasthttp.Server
 	api      fasthttp.RequestHandler
 	inFlight atomic.Int64
+	// apiCtx is the context of every API request, canceled when Shutdown starts (see New).
+	apiCtx    context.Context
+	cancelAPI context.CancelFunc
 }
 
 // New returns a Server.
@@ -146,8 +149,17 @@ func New(o Options) (*Server, error) {
 		o.Now = time.Now
 	}
 	s := &Server{o: o}
+	s.apiCtx, s.cancelAPI = context.WithCancel(context.Background())
 	if o.API != nil {
-		s.api = fasthttpadaptor.NewFastHTTPHandler(o.API)
+		// The adaptor gives a request fasthttp's RequestCtx as its context. A context derived
+		// from that one (a timeout) starts a goroutine of the context package that may read it
+		// after the request, when fasthttp has reset it for the next (a data race, seen at
+		// shutdown under -race). The API gets a context of the server's own instead, canceled
+		// when Shutdown starts, as the RequestCtx is.
+		api := o.API
+		s.api = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			api.ServeHTTP(w, r.WithContext(s.apiCtx))
+		}))
 	}
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
@@ -202,6 +214,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections, closes idle ones and waits for the requests in hand
 // (sync waits included) to finish, until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelAPI()
 	return s.srv.ShutdownWithContext(ctx)
 }
 
