@@ -44,7 +44,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.DurationVar(&f.yieldAbove, "yield-above", server.DefaultYieldAbove, "runs give way to webhooks taking longer than this to be stored while the cores are saturated: fewer workers start items (down to a sixteenth) until webhooks are fast again (negative: never)")
 	fs.Float64Var(&f.ratePerConsumer, "rate-per-consumer", 0, "one consumer's items started per second, per environment (0: no rate quota)")
 	fs.IntVar(&f.maxWaiting, "max-waiting", server.DefaultMaxWaiting, "one consumer's work items waiting to run, per environment; webhooks past it get 429 with Retry-After, nothing stored (negative: no bound)")
-	fs.IntVar(&f.valueLog, "value-log-threshold", 0, "keep stored values (events, step records) of this many bytes or more, 64 to 1047552, in Badger's value log, out of its LSM tree: less CPU and heap under sustained writes, for twice the disk and a second sync per commit (0: off)")
+	fs.IntVar(&f.valueLog, "value-log-threshold", server.DefaultValueLogBytes, "keep stored values (events, step records) of this many bytes or more, 64 to 1047552, in Badger's value log, out of its LSM tree: less CPU and heap under sustained writes, for twice the disk (0: off, every value in the tree)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
 	fs.IntVar(&f.instances, "max-instances", 0, "guest instances kept alive across connectors and consumers (0: the sandbox default, 128)")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "the deadline of one guest call (0: 2 s for transforms, 30 s for actions and triggers)")
@@ -110,6 +110,9 @@ func (f *serveFlags) options(log *slog.Logger) server.Options {
 	o.MaxInstances = f.instances
 	o.MaxWaiting = f.maxWaiting
 	o.ValueLogBytes = f.valueLog
+	if f.valueLog == 0 {
+		o.ValueLogBytes = -1 // off; 0 in Options is the default
+	}
 	o.Limits.Timeout = f.callTimeout
 	o.Engine.Workers = f.workers
 	o.Engine.MaxPerConsumer = f.maxPerConsumer

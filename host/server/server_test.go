@@ -748,15 +748,16 @@ func TestBacklogBound(t *testing.T) {
 	}
 }
 
-// TestValueLogThreshold: with Options.ValueLogBytes the environments' large values (here a
-// 20 KB event and the step that holds it) go to Badger's value log, and the run reads back
-// whole, before and after a restart; a threshold out of range is refused at Open.
+// TestValueLogThreshold: with Options.ValueLogBytes (512, the default) the environments' large
+// values (here a 20 KB event and the step that holds it) go to Badger's value log, and the run
+// reads back whole, before and after a restart; a threshold out of range is refused at Open;
+// negative, the value log stays empty.
 func TestValueLogThreshold(t *testing.T) {
 	if _, err := server.Open(context.Background(), server.Options{DataDir: t.TempDir(), ValueLogBytes: 10}); err == nil || !strings.Contains(err.Error(), "value log threshold") {
 		t.Fatalf("Open with a threshold of 10 bytes: %v, want an error naming the value log threshold", err)
 	}
 	dir := t.TempDir()
-	h := start(t, dir, func(o *server.Options) { o.ValueLogBytes = 512 })
+	h := start(t, dir, nil)
 	tok := h.setup("acme")
 	var a automationView
 	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
@@ -771,15 +772,8 @@ func TestValueLogThreshold(t *testing.T) {
 	if resp.StatusCode != 200 || string(b) != `{"pad":"`+pad+`"}` {
 		t.Fatalf("sync reply: %d, %d bytes", resp.StatusCode, len(b))
 	}
-	var vlogBlocks int64
-	files, _ := filepath.Glob(filepath.Join(dir, "envs", "development", "*.vlog"))
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			vlogBlocks += fi.Sys().(*syscall.Stat_t).Blocks
-		}
-	}
-	if vlogBlocks*512 < 40000 {
-		t.Fatalf("the value log holds %d bytes on disk: the event and its step did not go there", vlogBlocks*512)
+	if n := vlogBytes(filepath.Join(dir, "envs", "development")); n < 40000 {
+		t.Fatalf("the value log holds %d bytes on disk: the event and its step did not go there", n)
 	}
 	readRun := func(h *harness) {
 		t.Helper()
@@ -802,5 +796,34 @@ func TestValueLogThreshold(t *testing.T) {
 	}
 	readRun(h)
 	h.stop()
-	readRun(start(t, dir, func(o *server.Options) { o.ValueLogBytes = 512 }))
+	readRun(start(t, dir, nil))
+
+	off := t.TempDir()
+	h = start(t, off, func(o *server.Options) { o.ValueLogBytes = -1 })
+	tok = h.setup("acme")
+	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["pad"]}}]}`, 201, &a)
+	resp, err = http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(`{"pad": "`+pad+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sync reply with the value log off: %d", resp.StatusCode)
+	}
+	if n := vlogBytes(filepath.Join(off, "envs", "development")); n > 4096 {
+		t.Fatalf("with the value log off it holds %d bytes on disk, want only its header's block", n)
+	}
+}
+
+// vlogBytes is the disk space the value-log files of a Badger directory take.
+func vlogBytes(dir string) int64 {
+	var blocks int64
+	files, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			blocks += fi.Sys().(*syscall.Stat_t).Blocks
+		}
+	}
+	return blocks * 512
 }
