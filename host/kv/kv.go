@@ -180,10 +180,19 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxValueBytes > MaxValueBytes {
 		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
 	}
-	if o.ValueLogBytes != 0 && (o.ValueLogBytes < MinValueLogBytes || o.ValueLogBytes > MaxValueBytes) {
-		return o, fmt.Errorf("kv: options: valueLogBytes %d outside [%d, %d] (0: off)", o.ValueLogBytes, MinValueLogBytes, MaxValueBytes)
+	if err := CheckValueLogBytes(o.ValueLogBytes); err != nil {
+		return o, fmt.Errorf("kv: options: valueLogBytes: %w", err)
 	}
 	return o, nil
+}
+
+// CheckValueLogBytes reports whether n is a valid [Options.ValueLogBytes]: 0 (off), or from
+// [MinValueLogBytes] to [MaxValueBytes].
+func CheckValueLogBytes(n int) error {
+	if n != 0 && (n < MinValueLogBytes || n > MaxValueBytes) {
+		return fmt.Errorf("%d bytes: 0 (off) or %d to %d", n, MinValueLogBytes, MaxValueBytes)
+	}
+	return nil
 }
 
 // DB is one open Badger database whose writes all go through a group-commit batcher.

@@ -159,8 +159,8 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if o.ValueLogBytes == 0 {
 		o.ValueLogBytes = DefaultValueLogBytes
 	}
-	if o.ValueLogBytes > 0 && (o.ValueLogBytes < kv.MinValueLogBytes || o.ValueLogBytes > kv.MaxValueBytes) {
-		return nil, fmt.Errorf("server: value log threshold %d: %d to %d bytes, or off", o.ValueLogBytes, kv.MinValueLogBytes, kv.MaxValueBytes)
+	if err := kv.CheckValueLogBytes(max(0, o.ValueLogBytes)); err != nil {
+		return nil, fmt.Errorf("server: value log threshold: %w", err)
 	}
 	for _, n := range o.Environments {
 		if !envName.MatchString(n) {
