@@ -756,22 +756,30 @@ func TestValueLogThreshold(t *testing.T) {
 	if _, err := server.Open(context.Background(), server.Options{DataDir: t.TempDir(), ValueLogBytes: 10}); err == nil || !strings.Contains(err.Error(), "value log threshold") {
 		t.Fatalf("Open with a threshold of 10 bytes: %v, want an error naming the value log threshold", err)
 	}
+	pad := strings.Repeat("p", 20000)
+	// fire sets up a consumer on h with a sync automation that picks "pad" from its event, sends
+	// it a 20 KB event and checks the reply; it returns the consumer's token.
+	fire := func(h *harness) string {
+		t.Helper()
+		tok := h.setup("acme")
+		var a automationView
+		h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
+		 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["pad"]}}]}`, 201, &a)
+		resp, err := http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(`{"pad": "`+pad+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != `{"pad":"`+pad+`"}` {
+			t.Fatalf("sync reply: %d, %d bytes", resp.StatusCode, len(b))
+		}
+		return tok
+	}
+
 	dir := t.TempDir()
 	h := start(t, dir, nil)
-	tok := h.setup("acme")
-	var a automationView
-	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
-	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["pad"]}}]}`, 201, &a)
-	pad := strings.Repeat("p", 20000)
-	resp, err := http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(`{"pad": "`+pad+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != `{"pad":"`+pad+`"}` {
-		t.Fatalf("sync reply: %d, %d bytes", resp.StatusCode, len(b))
-	}
+	tok := fire(h)
 	if n := vlogBytes(filepath.Join(dir, "envs", "development")); n < 40000 {
 		t.Fatalf("the value log holds %d bytes on disk: the event and its step did not go there", n)
 	}
@@ -799,18 +807,7 @@ func TestValueLogThreshold(t *testing.T) {
 	readRun(start(t, dir, nil))
 
 	off := t.TempDir()
-	h = start(t, off, func(o *server.Options) { o.ValueLogBytes = -1 })
-	tok = h.setup("acme")
-	h.json("POST", "/v1/envs/development/automations", tok, `{"name": "big", "respond": "sync", "trigger": {"appKey": "echo", "triggerKey": "received"},
-	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["pad"]}}]}`, 201, &a)
-	resp, err = http.Post(h.url+"/hooks/development/"+a.ID, "application/json", strings.NewReader(`{"pad": "`+pad+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("sync reply with the value log off: %d", resp.StatusCode)
-	}
+	fire(start(t, off, func(o *server.Options) { o.ValueLogBytes = -1 }))
 	if n := vlogBytes(filepath.Join(off, "envs", "development")); n > 4096 {
 		t.Fatalf("with the value log off it holds %d bytes on disk, want only its header's block", n)
 	}
