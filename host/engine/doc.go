@@ -37,7 +37,9 @@
 //     second action (or a forEach, or a call, which need an item of their own). A crash re-runs
 //     at most one action, with the same idempotency key, as it always could (a crash between the
 //     call and its commit); the pure steps before it (transforms, filters, responds) run again
-//     and give the same result.
+//     and give the same result. That holds for the chain that starts a run too, whose commit
+//     creates the run record: the run's id is the id of the item that starts it, not a new one
+//     per attempt, so the key (derived from the run id) is the same on the retry.
 //   - A step that fails inside a chain settles the steps before it, and the item is kept at the
 //     failed step (ledger.Commit.Advance), its attempts counted from there: the retry and a
 //     replay run that step and nothing before it.

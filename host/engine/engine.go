@@ -585,10 +585,14 @@ func (e *Engine) Process(ctx context.Context, l ledger.Lease) error {
 
 // start creates the run and runs its first steps (as a chain, see maxChain): the run's record
 // is created by the commit that settles them.
+//
+// The run's id is its first item's: when that commit is lost (the process dies after an action
+// of the chain reached its upstream, or the lease ran out), the item runs again under the same
+// run id, so the action gets the same idempotency key and its upstream can tell the retry.
 func (e *Engine) start(ctx context.Context, l ledger.Lease, prog *automation.Program) error {
 	it := l.Item
 	now := e.o.Now()
-	run := &ledger.Run{ID: ledger.NewID(now), Automation: it.Automation, Event: it.Event, Status: ledger.Running,
+	run := &ledger.Run{ID: it.ID, Automation: it.Automation, Event: it.Event, Status: ledger.Running,
 		Data: mustJSON(runData{AutomationName: prog.Automation.Name})}
 	ch := &chain{l: l, prog: prog, run: run, newRun: true, first: -1, began: now}
 	if len(prog.Steps) == 0 {
