@@ -8,6 +8,8 @@
 //	splice-load fire   --url URL [--connections 16] [--duration 10s] [--requests N] [--rate R]
 //	                   [--timeout 5s] [--header k:v]... [--first-id 1] [--json]
 //	splice-load count  --url http://127.0.0.1:PORT/count
+//	splice-load e2e    --splice PATH --connectors DIR [--duration 10s] [--connections 64] [--json]
+//	splice-load crash  --splice PATH --connectors DIR [--kills 5] [--interval 2s] [--json]
 //
 // The same building blocks are plain functions of this package so that tests and an orchestrator
 // can run them in-process: runSink, runNative, fire, fetchCount, appendOrder and latencyHist.
@@ -37,6 +39,15 @@
 // --timeout to be answered. Cutting it off would leave the server with work the report does not
 // count, so "upstream messages received == accepted" could not hold. fire therefore returns at
 // most duration + timeout after it started.
+//
+// # Why the crash test tallies idempotency keys
+//
+// A kill between an action's call and the commit that records it makes the action run again
+// after the restart: at least once is what Splice promises, with an idempotency key that is the
+// same on the retry so that the upstream can tell. The sink therefore keeps, per order, the
+// Idempotency-Key headers its messages came with. An order posted twice under one key is a retry
+// (allowed, reported); under two keys it is one webhook run as two runs, which no upstream could
+// tell from two orders, and fails the test, as a lost webhook does.
 //
 // # Why a histogram
 //

@@ -259,6 +259,12 @@ func startSplice(ctx context.Context, cfg e2eConfig, dir string, log io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	return startSpliceAt(ctx, cfg, dir, addr, log)
+}
+
+// startSpliceAt starts a splice server listening on addr over dir and waits (30 s at most) until
+// it answers /healthz.
+func startSpliceAt(ctx context.Context, cfg e2eConfig, dir, addr string, log io.Writer) (*spliceProc, error) {
 	cmd := exec.Command(cfg.Splice, serveArgs(cfg, dir, addr)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -313,6 +319,16 @@ func (p *spliceProc) stop() error {
 		<-p.done
 	}
 	return p.exitErr
+}
+
+// kill ends the server with SIGKILL, as a crash would, and waits for it to be gone.
+func (p *spliceProc) kill() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Kill()
+	p.exitErr = <-p.done
 }
 
 // call sends one API request and decodes the answer into out.

@@ -63,6 +63,13 @@ type fireConfig struct {
 	// FirstID is the id of the first order; orders are numbered FirstID, FirstID+1, ... across all
 	// connections. 0 means 1.
 	FirstID uint64
+	// OnAccepted, when set, is called with the order id of every 2xx response, from the
+	// connections' goroutines: it must be safe for concurrent use.
+	OnAccepted func(id uint64)
+	// ErrorPause, when positive, is how long a connection waits after a request that got no
+	// response (refused, reset, timed out) before its next one, so that a server being restarted
+	// is not met with a busy loop of refused connections. At most 1 s.
+	ErrorPause time.Duration
 }
 
 // latencyReport holds ack latencies in milliseconds.
@@ -137,6 +144,8 @@ func (c fireConfig) withDefaults() (fireConfig, error) {
 		return c, fmt.Errorf("fire: timeout %s out of range (0, %s]", c.Timeout, maxTimeout)
 	case c.FirstID > 1<<62:
 		return c, fmt.Errorf("fire: first id %d too large", c.FirstID)
+	case c.ErrorPause < 0 || c.ErrorPause > time.Second:
+		return c, fmt.Errorf("fire: error pause %s out of range [0, 1s]", c.ErrorPause)
 	}
 	for _, h := range c.Headers {
 		if h.Key == "" || strings.ContainsAny(h.Key, " \t\r\n:") || strings.ContainsAny(h.Value, "\r\n") {
@@ -317,6 +326,9 @@ func (w *worker) loop(ctx context.Context) {
 			w.errors[errorKind(err)]++
 			msg := err.Error()
 			w.r.firstErr.CompareAndSwap(nil, &msg)
+			if cfg.ErrorPause > 0 {
+				sleepCtx(ctx, cfg.ErrorPause)
+			}
 			continue
 		}
 		status := resp.StatusCode()
@@ -324,10 +336,23 @@ func (w *worker) loop(ctx context.Context) {
 		if status >= 200 && status <= 299 {
 			w.accepted++
 			w.hist.record(lat)
+			if cfg.OnAccepted != nil {
+				cfg.OnAccepted(id)
+			}
 			if status == fasthttp.StatusAccepted {
 				w.eventIDs += gjson.GetBytes(resp.Body(), "eventIds.#").Int()
 			}
 		}
+	}
+}
+
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

@@ -39,6 +39,7 @@ Usage:
   splice-load fire   [flags]   the load generator: 1 KiB order webhooks, reports rate and latency
   splice-load count  [flags]   prints a sink's message count
   splice-load e2e    [flags]   the whole benchmark: native ceiling, then a splice server, one report
+  splice-load crash  [flags]   W1 while the server is killed and restarted: nothing accepted may be lost
 
 Run "splice-load COMMAND -h" for a command's flags.
 `
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = countCmd(ctx, args[1:], stdout, stderr)
 	case "e2e":
 		err = e2eCmd(ctx, args[1:], stdout, stderr)
+	case "crash":
+		err = crashCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

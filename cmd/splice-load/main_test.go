@@ -100,7 +100,7 @@ func TestNativeEndToEnd(t *testing.T) {
 		mu       sync.Mutex
 		messages []string
 	)
-	s := startSink(t, sinkOptions{OnMessage: func(body []byte) {
+	s := startSink(t, sinkOptions{OnMessage: func(body, _ []byte) {
 		mu.Lock()
 		messages = append(messages, string(body))
 		mu.Unlock()

@@ -18,10 +18,10 @@ type sinkOptions struct {
 	// Delay, when positive, holds every POST that long before answering (a slow upstream). A
 	// stopping sink answers at once.
 	Delay time.Duration
-	// OnMessage, when set, is called with the body of every POST, before the answer and after the
-	// count. body is valid only during the call; copy what you keep. It must be safe for
-	// concurrent use.
-	OnMessage func(body []byte)
+	// OnMessage, when set, is called with the body and the Idempotency-Key header (empty when
+	// absent) of every POST, before the answer and after the count. Both are valid only during
+	// the call; copy what you keep. It must be safe for concurrent use.
+	OnMessage func(body, idempotencyKey []byte)
 }
 
 // sink is the loopback "chat" upstream: it counts every POST (any path) and answers 200
@@ -91,7 +91,7 @@ func (s *sink) handle(ctx *fasthttp.RequestCtx) {
 		s.received.Add(1)
 		s.note(ctx.PostBody())
 		if s.opts.OnMessage != nil {
-			s.opts.OnMessage(ctx.PostBody())
+			s.opts.OnMessage(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"))
 		}
 		if s.opts.Delay > 0 {
 			t := time.NewTimer(s.opts.Delay)

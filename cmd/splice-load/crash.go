@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Bounds of a crash run.
+const (
+	maxKills          = 100
+	minCrashInterval  = 100 * time.Millisecond
+	maxCrashInterval  = time.Minute
+	crashErrorPause   = 20 * time.Millisecond // a connection's wait after a request without a response
+	crashFireDuration = maxDuration           // the load is stopped by its context, after the last restart
+)
+
+// crashConfig is one run of the crash test: W1 under load while the server is killed and
+// restarted.
+type crashConfig struct {
+	e2eConfig               // the server and the load (Duration is not used)
+	Kills     int           // how many times the server is killed (SIGKILL) and restarted
+	Interval  time.Duration // the mean time from a restart to the next kill (uniform in [½, 1½] of it)
+	Seed      uint64        // the kills' timing; 0 picks one
+}
+
+// crashReport is what a crash run found.
+type crashReport struct {
+	Guests      string  `json:"guests"`
+	Connections int     `json:"connections"`
+	Kills       int     `json:"kills"`
+	Seed        uint64  `json:"seed"`
+	LoadSeconds float64 `json:"loadSeconds"`
+	// Sent, Accepted, Statuses and Errors are the load's: requests, 2xx responses, responses by
+	// status, requests without a response by kind (most of them the kills').
+	Sent     int64            `json:"sent"`
+	Accepted int64            `json:"accepted"`
+	Statuses map[int]int64    `json:"statuses"`
+	Errors   map[string]int64 `json:"errors,omitempty"`
+	// RestartMs is, for each kill, the time from the server's death to its successor answering
+	// /healthz over the same data.
+	RestartMs []float64 `json:"restartMs"`
+	// Messages counts the upstream's messages; Orders the distinct orders they named.
+	Messages int64 `json:"messages"`
+	Orders   int64 `json:"orders"`
+	// Lost counts accepted webhooks whose order never reached the upstream: must be 0.
+	Lost int64 `json:"lost"`
+	// Retried counts orders posted more than once, always with the same idempotency key: the
+	// action re-run after a kill cut its commit short, which the upstream can tell (at least
+	// once, DESIGN.md).
+	Retried int64 `json:"retried"`
+	// Doubled counts orders posted under two or more idempotency keys: one webhook run twice as
+	// two runs, which no upstream can tell. Must be 0.
+	Doubled int64 `json:"doubled"`
+	// Unacked counts orders that reached the upstream although their webhook got no 2xx: the
+	// kill came after the event's commit and before the reply (a sender would retry it, and the
+	// server would dedupe the retry).
+	Unacked int64 `json:"unacked"`
+	// Unnamed counts messages that named no order.
+	Unnamed int64 `json:"unnamed"`
+	// DrainSeconds is the time from the end of the load until the last accepted order reached
+	// the upstream (or the wait gave up).
+	DrainSeconds float64 `json:"drainSeconds"`
+}
+
+// orderTally is what the upstream got for one order.
+type orderTally struct {
+	messages int
+	keys     []string // the distinct Idempotency-Key headers, in arrival order
+}
+
+// crashTally collects the upstream's messages by order, and the orders the load had accepted. It
+// is safe for concurrent use.
+type crashTally struct {
+	mu       sync.Mutex
+	orders   map[uint64]*orderTally
+	accepted map[uint64]struct{}
+	messages int64
+	unnamed  int64
+}
+
+func newCrashTally() *crashTally {
+	return &crashTally{orders: map[uint64]*orderTally{}, accepted: map[uint64]struct{}{}}
+}
+
+// message is the sink's OnMessage.
+func (t *crashTally) message(body, key []byte) {
+	id, ok := orderOf(body)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.messages++
+	if !ok {
+		t.unnamed++
+		return
+	}
+	o := t.orders[id]
+	if o == nil {
+		o = &orderTally{}
+		t.orders[id] = o
+	}
+	o.messages++
+	if !slices.Contains(o.keys, string(key)) {
+		o.keys = append(o.keys, string(key))
+	}
+}
+
+// accept is fire's OnAccepted.
+func (t *crashTally) accept(id uint64) {
+	t.mu.Lock()
+	t.accepted[id] = struct{}{}
+	t.mu.Unlock()
+}
+
+// missing returns how many accepted orders have no message yet, and the messages received.
+func (t *crashTally) missing() (missing int64, messages int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.accepted {
+		if t.orders[id] == nil {
+			missing++
+		}
+	}
+	return missing, t.messages
+}
+
+// fill sets the report's message figures.
+func (t *crashTally) fill(r *crashReport) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r.Messages, r.Orders, r.Unnamed = t.messages, int64(len(t.orders)), t.unnamed
+	for id := range t.accepted {
+		if t.orders[id] == nil {
+			r.Lost++
+		}
+	}
+	for id, o := range t.orders {
+		switch {
+		case len(o.keys) > 1:
+			r.Doubled++
+		case o.messages > 1:
+			r.Retried++
+		}
+		if _, ok := t.accepted[id]; !ok {
+			r.Unacked++
+		}
+	}
+}
+
+// orderOf reads the order id out of a W1 chat message: its text says "New order <id> by ...".
+func orderOf(body []byte) (uint64, bool) {
+	const mark = "New order "
+	i := bytes.Index(body, []byte(mark))
+	if i < 0 {
+		return 0, false
+	}
+	rest := body[i+len(mark):]
+	n := 0
+	for n < len(rest) && n < 20 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	id, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	return id, err == nil
+}
+
+// runCrash runs W1 against a splice server that is killed with SIGKILL cfg.Kills times under
+// load, and restarted each time over the same data directory and address; then it waits for the
+// accepted orders to reach the upstream and tallies what the upstream got.
+func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport, error) {
+	guest, ok := w1Guests[cfg.Guests]
+	if !ok {
+		return nil, fmt.Errorf("crash: guests %q: c or go", cfg.Guests)
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = rand.Uint64()
+	}
+	rep := &crashReport{Guests: cfg.Guests, Connections: cfg.Connections, Kills: cfg.Kills, Seed: cfg.Seed}
+	tally := newCrashTally()
+	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{OnMessage: tally.message})
+	if err != nil {
+		return nil, err
+	}
+	defer sk.Close()
+	dir := cfg.Keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "splice-crash-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startSpliceAt(ctx, cfg.e2eConfig, dir, addr, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { srv.kill() }()
+	hook, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL())
+	if err != nil {
+		return nil, err
+	}
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	type fired struct {
+		r   report
+		err error
+	}
+	done := make(chan fired, 1)
+	start := time.Now()
+	go func() {
+		r, err := fire(loadCtx, fireConfig{URL: hook, Connections: cfg.Connections, Duration: crashFireDuration,
+			ErrorPause: crashErrorPause, OnAccepted: tally.accept})
+		done <- fired{r, err}
+	}()
+	rnd := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	jitter := func() time.Duration { return cfg.Interval/2 + time.Duration(rnd.Int64N(int64(cfg.Interval))) }
+	for k := range cfg.Kills {
+		sleepCtx(ctx, jitter())
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		srv.kill()
+		died := time.Now()
+		fmt.Fprintf(log, "crash: kill %d of %d at %.1f s\n", k+1, cfg.Kills, died.Sub(start).Seconds())
+		next, err := startSpliceAt(ctx, cfg.e2eConfig, dir, addr, log)
+		if err != nil {
+			return nil, fmt.Errorf("crash: restart after kill %d: %w", k+1, err)
+		}
+		srv = next
+		rep.RestartMs = append(rep.RestartMs, float64(time.Since(died).Microseconds())/1000)
+	}
+	sleepCtx(ctx, jitter()) // the last server takes webhooks too
+	stopLoad()
+	f := <-done
+	if f.err != nil {
+		return nil, f.err
+	}
+	loadEnd := time.Now()
+	rep.LoadSeconds = loadEnd.Sub(start).Seconds()
+	rep.Sent, rep.Accepted, rep.Statuses = f.r.Sent, f.r.Accepted, f.r.Statuses
+	if len(f.r.Errors) > 0 {
+		rep.Errors = f.r.Errors
+	}
+
+	// Wait until every accepted order reached the upstream, or nothing arrived for cfg.Drain.
+	last, lastChange := int64(-1), time.Now()
+	for {
+		missing, messages := tally.missing()
+		if messages != last {
+			last, lastChange = messages, time.Now()
+		}
+		if missing == 0 || time.Since(lastChange) > cfg.Drain {
+			break
+		}
+		fmt.Fprintf(log, "crash: %d accepted orders not yet at the upstream\n", missing)
+		sleepCtx(ctx, time.Second)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	rep.DrainSeconds = time.Since(loadEnd).Seconds()
+	if err := srv.stop(); err != nil {
+		return nil, fmt.Errorf("splice did not stop cleanly after the last restart: %w", err)
+	}
+	tally.fill(rep)
+	return rep, nil
+}
+
+func (r *crashReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "W1 under %d kills (SIGKILL, then a restart over the same data), %s guests, %d connections, seed %d:\n",
+		r.Kills, r.Guests, r.Connections, r.Seed)
+	fmt.Fprintf(w, "  load        %9.1f s   %d sent, %d accepted; statuses %s; no response %s\n",
+		r.LoadSeconds, r.Sent, r.Accepted, counts(r.Statuses, strconv.Itoa), counts(r.Errors, func(s string) string { return s }))
+	ms := slices.Clone(r.RestartMs)
+	slices.Sort(ms)
+	if len(ms) > 0 {
+		fmt.Fprintf(w, "  restarts    %9.0f ms median, %.0f ms longest (kill to /healthz)\n", ms[len(ms)/2], ms[len(ms)-1])
+	}
+	fmt.Fprintf(w, "  upstream    %9d messages for %d orders, the last %.1f s after the load\n", r.Messages, r.Orders, r.DrainSeconds)
+	fmt.Fprintf(w, "  lost        %9d accepted webhooks whose order never reached the upstream\n", r.Lost)
+	fmt.Fprintf(w, "  doubled     %9d orders posted under two idempotency keys (one webhook, two runs)\n", r.Doubled)
+	fmt.Fprintf(w, "  retried     %9d orders posted again with the same idempotency key (an action re-run after a kill)\n", r.Retried)
+	fmt.Fprintf(w, "  unacked     %9d orders run whose webhook got no 2xx (killed between the commit and the reply)\n", r.Unacked)
+	if r.Unnamed > 0 {
+		fmt.Fprintf(w, "  unnamed     %9d messages naming no order\n", r.Unnamed)
+	}
+}
+
+func crashCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("crash", `Usage: splice-load crash --splice PATH --connectors DIR [flags]
+
+The crash test, workload W1 on loopback: a splice server over a temporary data directory takes
+webhooks from --connections connections while it is killed with SIGKILL --kills times, at random
+moments about --interval apart, and restarted each time on the same address over the same data.
+After the load it waits for the runs, then tallies what the upstream (this tool's sink) got, by
+order and by Idempotency-Key header. Reports the accepted webhooks whose order never reached the
+upstream (lost), the orders posted under two idempotency keys (doubled: one webhook run twice),
+the orders posted again under the same key (retried: an action re-run after a kill, which the
+upstream can tell), the orders run whose webhook got no 2xx (unacked), and the restart times.
+Exits 1 when any webhook was lost or any order doubled.
+`, stderr)
+	cfg := crashConfig{}
+	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
+	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
+	fs.StringVar(&cfg.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
+	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
+	fs.IntVar(&cfg.Kills, "kills", 5, "how many times the server is killed and restarted (at most 100)")
+	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "the mean time from a restart to the next kill, and to the end of the load after the last (100ms to 1m)")
+	fs.DurationVar(&cfg.Drain, "drain", time.Minute, "give up waiting for the upstream after no message came for this long")
+	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "the seed of the kills' timing (0: a random one, printed in the report)")
+	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
+	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--value-log-threshold=0 (repeatable)", func(v string) error {
+		cfg.ServerArgs = append(cfg.ServerArgs, v)
+		return nil
+	})
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case cfg.Connections < 1 || cfg.Connections > maxConnections:
+		return &usageError{fmt.Errorf("crash: --connections %d out of range [1, %d]", cfg.Connections, maxConnections)}
+	case cfg.Kills < 1 || cfg.Kills > maxKills:
+		return &usageError{fmt.Errorf("crash: --kills %d out of range [1, %d]", cfg.Kills, maxKills)}
+	case cfg.Interval < minCrashInterval || cfg.Interval > maxCrashInterval:
+		return &usageError{fmt.Errorf("crash: --interval %s out of range [%s, %s]", cfg.Interval, minCrashInterval, maxCrashInterval)}
+	case cfg.Drain <= 0 || cfg.Drain > maxDuration:
+		return &usageError{fmt.Errorf("crash: --drain %s out of range (0, %s]", cfg.Drain, maxDuration)}
+	case cfg.Workers < 1:
+		return &usageError{fmt.Errorf("crash: --workers %d must be positive", cfg.Workers)}
+	}
+	rep, err := runCrash(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		rep.writeText(stdout)
+	}
+	var errs []error
+	if rep.Lost != 0 {
+		errs = append(errs, fmt.Errorf("crash: %d accepted webhooks never reached the upstream", rep.Lost))
+	}
+	if rep.Doubled != 0 {
+		errs = append(errs, fmt.Errorf("crash: %d orders were posted under two idempotency keys", rep.Doubled))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCrashTally: messages are told apart by order and idempotency key: an accepted order with no
+// message is lost, one posted under two keys doubled, one posted twice under one key retried, one
+// run without a 2xx unacked.
+func TestCrashTally(t *testing.T) {
+	tl := newCrashTally()
+	for _, id := range []uint64{1, 2, 3, 4} {
+		tl.accept(id)
+	}
+	msg := func(id int, key string) {
+		tl.message([]byte(`{"channel":"#orders","text":"New order `+strconv.Itoa(id)+` by Ada Lovelace, total 12.50"}`), []byte(key))
+	}
+	msg(1, "k1")
+	msg(2, "k2")
+	msg(2, "k2")
+	msg(3, "k3")
+	msg(3, "k3b")
+	msg(5, "k5")
+	tl.message([]byte(`{"text":"hello"}`), nil)
+	if missing, messages := tl.missing(); missing != 1 || messages != 7 {
+		t.Fatalf("missing %d, messages %d; want 1 (order 4) and 7", missing, messages)
+	}
+	var r crashReport
+	tl.fill(&r)
+	want := crashReport{Messages: 7, Orders: 4, Lost: 1, Doubled: 1, Retried: 1, Unacked: 1, Unnamed: 1}
+	if r.Messages != want.Messages || r.Orders != want.Orders || r.Lost != want.Lost || r.Doubled != want.Doubled ||
+		r.Retried != want.Retried || r.Unacked != want.Unacked || r.Unnamed != want.Unnamed {
+		t.Fatalf("report %+v, want %+v", r, want)
+	}
+}
+
+func TestOrderOf(t *testing.T) {
+	for body, want := range map[string]uint64{
+		`{"text":"New order 42 by Ann"}`:  42,
+		`New order 18446744073709551615 `: 1<<64 - 1,
+	} {
+		if got, ok := orderOf([]byte(body)); !ok || got != want {
+			t.Errorf("orderOf(%s) = %d, %v; want %d", body, got, ok, want)
+		}
+	}
+	for _, body := range []string{``, `New order `, `New order x1`, `New order 18446744073709551616`, `{"text":"Old order 1"}`} {
+		if got, ok := orderOf([]byte(body)); ok {
+			t.Errorf("orderOf(%s) = %d, want none", body, got)
+		}
+	}
+}
+
+// TestCrash runs the crash test through the real binary (built here, with the race detector when
+// the test has it) and the C build of W1's connectors: three kills under load, then every accepted
+// webhook's order reached the upstream, none under two idempotency keys, and the last server
+// stopped cleanly (a data race found in it would fail its exit).
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds splice and kills it under load")
+	}
+	const root = "../.."
+	bin := filepath.Join(t.TempDir(), "splice")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command, to build splice with: %v", err)
+	}
+	build := exec.Command(gobin, append(args, "./cmd/splice")...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, m := range w1Guests["c"].modules {
+		mk := exec.Command("make", "-s", ".build/wasm/"+m)
+		mk.Dir = root
+		if out, err := mk.CombinedOutput(); err != nil {
+			t.Fatalf("make %s: %v\n%s", m, err, out)
+		}
+	}
+	var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
+	rep, err := runCrash(t.Context(), crashConfig{
+		e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
+			Drain: 30 * time.Second},
+		Kills: 3, Interval: 800 * time.Millisecond,
+	}, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	var text bytes.Buffer
+	rep.writeText(&text)
+	t.Log(text.String())
+	switch {
+	case len(rep.RestartMs) != 3:
+		t.Errorf("%d restarts, want 3", len(rep.RestartMs))
+	case rep.Accepted == 0 || rep.Errors["refused"]+rep.Errors["reset"]+rep.Errors["closed"] == 0:
+		t.Errorf("the load saw %d accepted and no kill (errors %v): the test tested nothing", rep.Accepted, rep.Errors)
+	case rep.Lost != 0 || rep.Doubled != 0:
+		t.Errorf("lost %d, doubled %d; want none\n%s", rep.Lost, rep.Doubled, log.String())
+	case rep.Orders < rep.Accepted:
+		t.Errorf("%d orders reached the upstream, fewer than the %d accepted", rep.Orders, rep.Accepted)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
