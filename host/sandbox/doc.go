@@ -88,6 +88,8 @@
 // # Notes
 //
 // Compiled code is cached by wazero, in memory and, with Options.CacheDir, on disk, so a module is
-// compiled once per content, not once per environment or consumer. Go guests (GOOS=wasip1, c-shared)
+// compiled once per content, not once per environment or consumer. Two compiles of the same bytes
+// never overlap (compilelock.go: wazero hands out a module read from its file cache before it can
+// be instantiated, issue 2547). Go guests (GOOS=wasip1, c-shared)
 // need WASI, which both engines provide, and at least 64 pages of memory.
 package sandbox

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
@@ -17,6 +18,10 @@ import (
 // logs) are checked by the Module afterwards or from the logger.
 type extismEngine struct {
 	cache wazero.CompilationCache
+	// compiling lets one plugin compile at a time: each compiles the SDK's kernel module as well
+	// as the guest, all through the shared cache, so even two different guests would compile the
+	// same bytes at once (compileLocks says why that must not happen).
+	compiling sync.Mutex
 }
 
 func newExtismEngine(ctx context.Context, cache wazero.CompilationCache) (*extismEngine, error) {
@@ -81,7 +86,9 @@ func (e *extismEngine) compile(ctx context.Context, wasm []byte, opts compileOpt
 		Config: opts.config,
 	}
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithCompilationCache(e.cache)
+	e.compiling.Lock()
 	cp, err := extism.NewCompiledPlugin(ctx, m, extism.PluginConfig{EnableWasi: true, RuntimeConfig: rc}, unsupported)
+	e.compiling.Unlock()
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ type spliceEngine struct {
 	rt    wazero.Runtime
 	wd    *watchdog
 	names map[string]map[string]bool // functions each host module provides
+	// compiling keeps two compiles of the same module from overlapping (compileLocks says why).
+	compiling *compileLocks
 }
 
 func newCache(dir string) (wazero.CompilationCache, error) {
@@ -48,7 +50,7 @@ func newSpliceEngine(ctx context.Context, cache wazero.CompilationCache, wd *wat
 	// spawns a goroutine per call. Modules are instrumented with fuel checkpoints instead (instrument.go)
 	// and splice_yield enforces deadlines.
 	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cache)
-	e := &spliceEngine{rt: wazero.NewRuntimeWithConfig(ctx, cfg), wd: wd, names: make(map[string]map[string]bool)}
+	e := &spliceEngine{rt: wazero.NewRuntimeWithConfig(ctx, cfg), wd: wd, names: make(map[string]map[string]bool), compiling: newCompileLocks()}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
 		return nil, err
 	}
@@ -85,7 +87,9 @@ func (e *spliceEngine) compile(ctx context.Context, wasm []byte, opts compileOpt
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidModule, Message: "instrument: " + err.Error(), Err: err}
 	}
+	unlock := e.compiling.lock(fueled)
 	cm, err := e.rt.CompileModule(ctx, fueled)
+	unlock()
 	if err != nil {
 		return nil, err
 	}
