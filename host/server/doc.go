@@ -13,7 +13,8 @@
 //
 // A connector version is immutable, so an environment compiles and describes each module once
 // (the sandbox's compilation cache makes that cheap after a restart) and keeps the loaded
-// connector for as long as it is open. The active version of each app is looked up once and
+// connector for as long as it is open. Callers that ask for a module while it loads wait for that
+// load (after a restart every worker asks for the same connectors at once). The active version of each app is looked up once and
 // forgotten when a deploy or an activation changes it; nothing else changes it, because one
 // process owns the environment's database.
 package server

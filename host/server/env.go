@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/splicehq/splice/host/abi"
@@ -42,6 +43,8 @@ type env struct {
 	mu      sync.Mutex
 	active  map[string]*connector.Connector // appKey → its active version, loaded
 	loaded  map[string]*connector.Connector // module digest → loaded connector
+	loading map[string]chan struct{}        // module digest → closed when its load ends
+	loads   atomic.Int64                    // modules loaded (compiled and described) so far
 	signing sync.Map                        // sealed secret → signing key
 
 	stop context.CancelFunc
@@ -60,7 +63,8 @@ func (s *Server) openEnv(ctx context.Context, name string) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: environment %s: %w", name, err)
 	}
-	e := &env{name: name, s: s, db: db, active: map[string]*connector.Connector{}, loaded: map[string]*connector.Connector{}}
+	e := &env{name: name, s: s, db: db, active: map[string]*connector.Connector{}, loaded: map[string]*connector.Connector{},
+		loading: map[string]chan struct{}{}}
 	if err := e.open(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("server: environment %s: %w", name, err)
@@ -190,30 +194,54 @@ func (e *env) Active(ctx context.Context, appKey string) (*connector.Connector, 
 	return c, nil
 }
 
-// load returns the loaded connector of a deployment, loading its module once.
+// load returns the loaded connector of a deployment, loading its module once. A caller that comes
+// while the module loads waits for that load rather than compile and describe the module again:
+// after a restart every worker asks for the same connectors at once.
 func (e *env) load(ctx context.Context, d connector.Deployment) (*connector.Connector, error) {
-	e.mu.Lock()
-	c, ok := e.loaded[d.Module]
+	for {
+		e.mu.Lock()
+		if c, ok := e.loaded[d.Module]; ok {
+			e.mu.Unlock()
+			return c, nil
+		}
+		wait, busy := e.loading[d.Module]
+		if !busy {
+			break // this caller loads it, still holding e.mu
+		}
+		e.mu.Unlock()
+		select {
+		case <-wait: // loaded, or failed (then a waiter tries in turn)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	done := make(chan struct{})
+	e.loading[d.Module] = done
 	e.mu.Unlock()
-	if ok {
-		return c, nil
-	}
-	wasm, err := e.catalog.Module(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	c, err = connector.Load(ctx, e.s.rt, wasm, connector.Options{Policy: e.s.o.Limits})
-	if err != nil {
-		return nil, err
-	}
+	defer close(done)
+	c, err := e.loadModule(ctx, d)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if prev, ok := e.loaded[d.Module]; ok { // loaded meanwhile by another caller
+	delete(e.loading, d.Module)
+	if err != nil {
+		return nil, err
+	}
+	if prev, ok := e.loaded[d.Module]; ok { // deployed meanwhile
 		_ = c.Close(ctx)
 		return prev, nil
 	}
 	e.loaded[d.Module] = c
 	return c, nil
+}
+
+// loadModule reads a deployment's module and loads it.
+func (e *env) loadModule(ctx context.Context, d connector.Deployment) (*connector.Connector, error) {
+	wasm, err := e.catalog.Module(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	e.loads.Add(1)
+	return connector.Load(ctx, e.s.rt, wasm, connector.Options{Policy: e.s.o.Limits})
 }
 
 // deploy validates, compiles and describes a module and stores it.
