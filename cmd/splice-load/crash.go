@@ -31,6 +31,10 @@ type crashConfig struct {
 	Kills     int           // how many times the server is killed (SIGKILL) and restarted
 	Interval  time.Duration // the mean time from a restart to the next kill (uniform in [½, 1½] of it)
 	Seed      uint64        // the kills' timing; 0 picks one
+	// Term stops the server with SIGTERM (a graceful stop, which must end cleanly) instead of
+	// killing it: then nothing in hand may be cut short either, so nothing is retried or run
+	// without its reply.
+	Term bool
 }
 
 // crashReport is what a crash run found.
@@ -38,6 +42,7 @@ type crashReport struct {
 	Guests      string  `json:"guests"`
 	Connections int     `json:"connections"`
 	Kills       int     `json:"kills"`
+	Signal      string  `json:"signal"` // KILL or TERM
 	Seed        uint64  `json:"seed"`
 	LoadSeconds float64 `json:"loadSeconds"`
 	// Sent, Accepted, Statuses and Errors are the load's: requests, 2xx responses, responses by
@@ -47,8 +52,9 @@ type crashReport struct {
 	Statuses map[int]int64    `json:"statuses"`
 	Errors   map[string]int64 `json:"errors,omitempty"`
 	// RestartMs is, for each kill, the time from the server's death to its successor answering
-	// /healthz over the same data.
+	// /healthz over the same data. StopMs is, for each SIGTERM, the time the graceful stop took.
 	RestartMs []float64 `json:"restartMs"`
+	StopMs    []float64 `json:"stopMs,omitempty"`
 	// Messages counts the upstream's messages; Orders the distinct orders they named.
 	Messages int64 `json:"messages"`
 	Orders   int64 `json:"orders"`
@@ -182,7 +188,10 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
 	}
-	rep := &crashReport{Guests: cfg.Guests, Connections: cfg.Connections, Kills: cfg.Kills, Seed: cfg.Seed}
+	rep := &crashReport{Guests: cfg.Guests, Connections: cfg.Connections, Kills: cfg.Kills, Seed: cfg.Seed, Signal: "KILL"}
+	if cfg.Term {
+		rep.Signal = "TERM"
+	}
 	tally := newCrashTally()
 	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{OnMessage: tally.message})
 	if err != nil {
@@ -230,9 +239,17 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		srv.kill()
+		fmt.Fprintf(log, "crash: SIG%s %d of %d at %.1f s\n", rep.Signal, k+1, cfg.Kills, time.Since(start).Seconds())
+		if cfg.Term {
+			t0 := time.Now()
+			if err := srv.stop(); err != nil {
+				return nil, fmt.Errorf("crash: SIGTERM %d: splice did not stop cleanly: %w", k+1, err)
+			}
+			rep.StopMs = append(rep.StopMs, float64(time.Since(t0).Microseconds())/1000)
+		} else {
+			srv.kill()
+		}
 		died := time.Now()
-		fmt.Fprintf(log, "crash: kill %d of %d at %.1f s\n", k+1, cfg.Kills, died.Sub(start).Seconds())
 		next, err := startSpliceAt(ctx, cfg.e2eConfig, dir, addr, log)
 		if err != nil {
 			return nil, fmt.Errorf("crash: restart after kill %d: %w", k+1, err)
@@ -278,14 +295,17 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 }
 
 func (r *crashReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "W1 under %d kills (SIGKILL, then a restart over the same data), %s guests, %d connections, seed %d:\n",
-		r.Kills, r.Guests, r.Connections, r.Seed)
+	fmt.Fprintf(w, "W1 under %d stops (SIG%s, then a restart over the same data), %s guests, %d connections, seed %d:\n",
+		r.Kills, r.Signal, r.Guests, r.Connections, r.Seed)
 	fmt.Fprintf(w, "  load        %9.1f s   %d sent, %d accepted; statuses %s; no response %s\n",
 		r.LoadSeconds, r.Sent, r.Accepted, counts(r.Statuses, strconv.Itoa), counts(r.Errors, func(s string) string { return s }))
 	ms := slices.Clone(r.RestartMs)
 	slices.Sort(ms)
 	if len(ms) > 0 {
-		fmt.Fprintf(w, "  restarts    %9.0f ms median, %.0f ms longest (kill to /healthz)\n", ms[len(ms)/2], ms[len(ms)-1])
+		fmt.Fprintf(w, "  restarts    %9.0f ms median, %.0f ms longest (exit to /healthz)\n", ms[len(ms)/2], ms[len(ms)-1])
+	}
+	if st := slices.Sorted(slices.Values(r.StopMs)); len(st) > 0 {
+		fmt.Fprintf(w, "  stops       %9.0f ms median, %.0f ms longest (SIGTERM to exit)\n", st[len(st)/2], st[len(st)-1])
 	}
 	fmt.Fprintf(w, "  upstream    %9d messages for %d orders, the last %.1f s after the load\n", r.Messages, r.Orders, r.DrainSeconds)
 	fmt.Fprintf(w, "  lost        %9d accepted webhooks whose order never reached the upstream\n", r.Lost)
@@ -308,7 +328,9 @@ order and by Idempotency-Key header. Reports the accepted webhooks whose order n
 upstream (lost), the orders posted under two idempotency keys (doubled: one webhook run twice),
 the orders posted again under the same key (retried: an action re-run after a kill, which the
 upstream can tell), the orders run whose webhook got no 2xx (unacked), and the restart times.
-Exits 1 when any webhook was lost or any order doubled.
+Exits 1 when any webhook was lost or any order doubled. With --term the server is stopped with
+SIGTERM instead, gracefully: each stop must end cleanly, and an order retried or run without its
+reply fails the run too.
 `, stderr)
 	cfg := crashConfig{}
 	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
@@ -319,6 +341,7 @@ Exits 1 when any webhook was lost or any order doubled.
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "the mean time from a restart to the next kill, and to the end of the load after the last (100ms to 1m)")
 	fs.DurationVar(&cfg.Drain, "drain", time.Minute, "give up waiting for the upstream after no message came for this long")
 	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
+	fs.BoolVar(&cfg.Term, "term", false, "stop the server with SIGTERM (a graceful stop, which must end cleanly) instead of SIGKILL; then any order retried or run without its reply fails the run too")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "the seed of the kills' timing (0: a random one, printed in the report)")
 	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
 	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--value-log-threshold=0 (repeatable)", func(v string) error {
@@ -357,6 +380,9 @@ Exits 1 when any webhook was lost or any order doubled.
 	}
 	if rep.Doubled != 0 {
 		errs = append(errs, fmt.Errorf("crash: %d orders were posted under two idempotency keys", rep.Doubled))
+	}
+	if cfg.Term && rep.Retried+rep.Unacked != 0 {
+		errs = append(errs, fmt.Errorf("crash: graceful stops cut work short: %d orders retried, %d run without their reply", rep.Retried, rep.Unacked))
 	}
 	return errors.Join(errs...)
 }

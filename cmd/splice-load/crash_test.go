@@ -59,7 +59,9 @@ func TestOrderOf(t *testing.T) {
 // TestCrash runs the crash test through the real binary (built here, with the race detector when
 // the test has it) and the C build of W1's connectors: three kills under load, then every accepted
 // webhook's order reached the upstream, none under two idempotency keys, and the last server
-// stopped cleanly (a data race found in it would fail its exit).
+// stopped cleanly (a data race found in it would fail its exit). Then three graceful stops
+// (SIGTERM), each of which must also end cleanly and cut nothing short: no order retried, none
+// run without its reply.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds splice and kills it under load")
@@ -86,27 +88,31 @@ func TestCrash(t *testing.T) {
 			t.Fatalf("make %s: %v\n%s", m, err, out)
 		}
 	}
-	var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
-	rep, err := runCrash(t.Context(), crashConfig{
-		e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
-			Drain: 30 * time.Second},
-		Kills: 3, Interval: 800 * time.Millisecond,
-	}, &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	var text bytes.Buffer
-	rep.writeText(&text)
-	t.Log(text.String())
-	switch {
-	case len(rep.RestartMs) != 3:
-		t.Errorf("%d restarts, want 3", len(rep.RestartMs))
-	case rep.Accepted == 0 || rep.Errors["refused"]+rep.Errors["reset"]+rep.Errors["closed"] == 0:
-		t.Errorf("the load saw %d accepted and no kill (errors %v): the test tested nothing", rep.Accepted, rep.Errors)
-	case rep.Lost != 0 || rep.Doubled != 0:
-		t.Errorf("lost %d, doubled %d; want none\n%s", rep.Lost, rep.Doubled, log.String())
-	case rep.Orders < rep.Accepted:
-		t.Errorf("%d orders reached the upstream, fewer than the %d accepted", rep.Orders, rep.Accepted)
+	for _, term := range []bool{false, true} {
+		var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
+		rep, err := runCrash(t.Context(), crashConfig{
+			e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
+				Drain: 30 * time.Second},
+			Kills: 3, Interval: 800 * time.Millisecond, Term: term,
+		}, &log)
+		if err != nil {
+			t.Fatalf("term %v: %v\n%s", term, err, log.String())
+		}
+		var text bytes.Buffer
+		rep.writeText(&text)
+		t.Log(text.String())
+		switch {
+		case len(rep.RestartMs) != 3:
+			t.Errorf("%d restarts, want 3", len(rep.RestartMs))
+		case rep.Accepted == 0 || !term && rep.Errors["refused"]+rep.Errors["reset"]+rep.Errors["closed"] == 0:
+			t.Errorf("the load saw %d accepted and no kill (errors %v): the test tested nothing", rep.Accepted, rep.Errors)
+		case rep.Lost != 0 || rep.Doubled != 0:
+			t.Errorf("lost %d, doubled %d; want none\n%s", rep.Lost, rep.Doubled, log.String())
+		case term && rep.Retried+rep.Unacked != 0:
+			t.Errorf("graceful stops: %d orders retried, %d run without their reply; want none\n%s", rep.Retried, rep.Unacked, log.String())
+		case rep.Orders < rep.Accepted:
+			t.Errorf("%d orders reached the upstream, fewer than the %d accepted", rep.Orders, rep.Accepted)
+		}
 	}
 }
 
