@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +20,7 @@ import (
 // Bounds of a crash run.
 const (
 	maxKills          = 100
+	maxFailRate       = 0.5
 	minCrashInterval  = 100 * time.Millisecond
 	maxCrashInterval  = time.Minute
 	crashErrorPause   = 20 * time.Millisecond // a connection's wait after a request without a response
@@ -35,7 +38,17 @@ type crashConfig struct {
 	// killing it: then nothing in hand may be cut short either, so nothing is retried or run
 	// without its reply.
 	Term bool
+	// FailRate, when positive, makes the upstream answer that share of the messages with 503
+	// (a flaky upstream), and gives W1 a quick retry policy (crashRetry): the runs whose attempts
+	// run out are dead-lettered, and the test replays them through the API until every accepted
+	// order has been delivered.
+	FailRate float64
 }
+
+// crashRetry is W1's retry policy when the upstream fails some messages: three attempts, with
+// backoff ceilings of 100 then 200 ms (full jitter), so that runs die within the test and get
+// replayed.
+const crashRetry = `"retry": {"maxAttempts": 3, "baseDelayMs": 100, "maxDelayMs": 500},`
 
 // crashReport is what a crash run found.
 type crashReport struct {
@@ -73,6 +86,11 @@ type crashReport struct {
 	Unacked int64 `json:"unacked"`
 	// Unnamed counts messages that named no order.
 	Unnamed int64 `json:"unnamed"`
+	// FailRate is the share of messages the upstream answered 503; Failed counts them, and
+	// Replayed the dead runs the test replayed (a run replayed twice counts twice).
+	FailRate float64 `json:"failRate,omitempty"`
+	Failed   int64   `json:"failed,omitempty"`
+	Replayed int64   `json:"replayed,omitempty"`
 	// DrainSeconds is the time from the end of the load until the last accepted order reached
 	// the upstream (or the wait gave up).
 	DrainSeconds float64 `json:"drainSeconds"`
@@ -80,8 +98,8 @@ type crashReport struct {
 
 // orderTally is what the upstream got for one order.
 type orderTally struct {
-	messages int
-	keys     []string // the distinct Idempotency-Key headers, in arrival order
+	messages int      // delivered: answered 200
+	keys     []string // the distinct Idempotency-Key headers of every attempt, in arrival order
 }
 
 // crashTally collects the upstream's messages by order, and the orders the load had accepted. It
@@ -90,7 +108,8 @@ type crashTally struct {
 	mu       sync.Mutex
 	orders   map[uint64]*orderTally
 	accepted map[uint64]struct{}
-	messages int64
+	messages int64 // delivered
+	failed   int64 // answered 503
 	unnamed  int64
 }
 
@@ -98,12 +117,17 @@ func newCrashTally() *crashTally {
 	return &crashTally{orders: map[uint64]*orderTally{}, accepted: map[uint64]struct{}{}}
 }
 
-// message is the sink's OnMessage.
-func (t *crashTally) message(body, key []byte) {
+// message is the sink's OnMessage. A failed message (answered 503) is not delivered, but its
+// idempotency key is kept: every attempt of an order's action must carry the same one.
+func (t *crashTally) message(body, key []byte, failed bool) {
 	id, ok := orderOf(body)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.messages++
+	if failed {
+		t.failed++
+	} else {
+		t.messages++
+	}
 	if !ok {
 		t.unnamed++
 		return
@@ -113,7 +137,9 @@ func (t *crashTally) message(body, key []byte) {
 		o = &orderTally{}
 		t.orders[id] = o
 	}
-	o.messages++
+	if !failed {
+		o.messages++
+	}
 	if !slices.Contains(o.keys, string(key)) {
 		o.keys = append(o.keys, string(key))
 	}
@@ -126,36 +152,40 @@ func (t *crashTally) accept(id uint64) {
 	t.mu.Unlock()
 }
 
-// missing returns how many accepted orders have no message yet, and the messages received.
+// missing returns how many accepted orders have no delivered message yet, and the messages
+// received (delivered or failed).
 func (t *crashTally) missing() (missing int64, messages int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id := range t.accepted {
-		if t.orders[id] == nil {
+		if o := t.orders[id]; o == nil || o.messages == 0 {
 			missing++
 		}
 	}
-	return missing, t.messages
+	return missing, t.messages + t.failed
 }
 
 // fill sets the report's message figures.
 func (t *crashTally) fill(r *crashReport) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r.Messages, r.Orders, r.Unnamed = t.messages, int64(len(t.orders)), t.unnamed
+	r.Messages, r.Failed, r.Unnamed = t.messages, t.failed, t.unnamed
 	for id := range t.accepted {
-		if t.orders[id] == nil {
+		if o := t.orders[id]; o == nil || o.messages == 0 {
 			r.Lost++
 		}
 	}
 	for id, o := range t.orders {
+		if o.messages > 0 {
+			r.Orders++
+		}
 		switch {
 		case len(o.keys) > 1:
 			r.Doubled++
 		case o.messages > 1:
 			r.Retried++
 		}
-		if _, ok := t.accepted[id]; !ok {
+		if _, ok := t.accepted[id]; !ok && o.messages > 0 {
 			r.Unacked++
 		}
 	}
@@ -188,12 +218,13 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
 	}
-	rep := &crashReport{Guests: cfg.Guests, Connections: cfg.Connections, Kills: cfg.Kills, Seed: cfg.Seed, Signal: "KILL"}
+	rep := &crashReport{Guests: cfg.Guests, Connections: cfg.Connections, Kills: cfg.Kills, Seed: cfg.Seed, Signal: "KILL",
+		FailRate: cfg.FailRate}
 	if cfg.Term {
 		rep.Signal = "TERM"
 	}
 	tally := newCrashTally()
-	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{OnMessage: tally.message})
+	sk, err := runSink(ctx, "127.0.0.1:0", sinkOptions{OnMessage: tally.message, FailRate: cfg.FailRate})
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +245,11 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 		return nil, err
 	}
 	defer func() { srv.kill() }()
-	hook, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL())
+	retry := ""
+	if cfg.FailRate > 0 {
+		retry = crashRetry
+	}
+	hook, token, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL(), retry)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +305,8 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 		rep.Errors = f.r.Errors
 	}
 
-	// Wait until every accepted order reached the upstream, or nothing arrived for cfg.Drain.
+	// Wait until every accepted order reached the upstream, or nothing arrived for cfg.Drain;
+	// with a flaky upstream, replay the dead runs meanwhile.
 	last, lastChange := int64(-1), time.Now()
 	for {
 		missing, messages := tally.missing()
@@ -280,7 +316,17 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 		if missing == 0 || time.Since(lastChange) > cfg.Drain {
 			break
 		}
-		fmt.Fprintf(log, "crash: %d accepted orders not yet at the upstream\n", missing)
+		if cfg.FailRate > 0 {
+			n, err := replayDead(ctx, srv, token)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				rep.Replayed += n
+				lastChange = time.Now()
+			}
+		}
+		fmt.Fprintf(log, "crash: %d accepted orders not yet at the upstream (%d runs replayed)\n", missing, rep.Replayed)
 		sleepCtx(ctx, time.Second)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -292,6 +338,45 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 	}
 	tally.fill(rep)
 	return rep, nil
+}
+
+// replayDead replays every dead run of W1's consumer and returns how many it replayed. A run
+// already being replayed (409) is left alone.
+func replayDead(ctx context.Context, p *spliceProc, token string) (int64, error) {
+	var ids []string
+	for cursor := ""; ; {
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+			NextCursor string `json:"nextCursor"`
+		}
+		path := "/v1/envs/development/runs?status=dead&limit=1000"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := p.call(ctx, "GET", path, token, "", nil, 200, &page); err != nil {
+			return 0, fmt.Errorf("crash: list dead runs: %w", err)
+		}
+		for _, it := range page.Items {
+			ids = append(ids, it.ID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	var n int64
+	for _, id := range ids {
+		err := p.call(ctx, "POST", "/v1/envs/development/runs/"+url.PathEscape(id)+"/replay", token, "application/json", nil, 202, nil)
+		switch {
+		case err == nil:
+			n++
+		case strings.Contains(err.Error(), ": 409 "):
+		default:
+			return n, fmt.Errorf("crash: replay run %s: %w", id, err)
+		}
+	}
+	return n, nil
 }
 
 func (r *crashReport) writeText(w io.Writer) {
@@ -315,6 +400,9 @@ func (r *crashReport) writeText(w io.Writer) {
 	if r.Unnamed > 0 {
 		fmt.Fprintf(w, "  unnamed     %9d messages naming no order\n", r.Unnamed)
 	}
+	if r.FailRate > 0 {
+		fmt.Fprintf(w, "  flaky       %9d messages answered 503 (%.0f %%), %d dead runs replayed\n", r.Failed, 100*r.FailRate, r.Replayed)
+	}
 }
 
 func crashCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -330,17 +418,21 @@ the orders posted again under the same key (retried: an action re-run after a ki
 upstream can tell), the orders run whose webhook got no 2xx (unacked), and the restart times.
 Exits 1 when any webhook was lost or any order doubled. With --term the server is stopped with
 SIGTERM instead, gracefully: each stop must end cleanly, and an order retried or run without its
-reply fails the run too.
+reply fails the run too. With --fail-rate the upstream answers that share of the messages with
+503: W1 gets a quick retry policy (three attempts), and the test replays the runs that die through
+the API until every accepted order is delivered; every attempt of an order must carry the same
+idempotency key.
 `, stderr)
 	cfg := crashConfig{}
 	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
 	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
 	fs.StringVar(&cfg.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
 	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
-	fs.IntVar(&cfg.Kills, "kills", 5, "how many times the server is killed and restarted (at most 100)")
+	fs.IntVar(&cfg.Kills, "kills", 5, "how many times the server is killed and restarted (0 to 100)")
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "the mean time from a restart to the next kill, and to the end of the load after the last (100ms to 1m)")
 	fs.DurationVar(&cfg.Drain, "drain", time.Minute, "give up waiting for the upstream after no message came for this long")
 	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
+	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "the share of messages the upstream answers 503, at random (0 to 0.5); W1 then retries quickly and the test replays the dead runs")
 	fs.BoolVar(&cfg.Term, "term", false, "stop the server with SIGTERM (a graceful stop, which must end cleanly) instead of SIGKILL; then any order retried or run without its reply fails the run too")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "the seed of the kills' timing (0: a random one, printed in the report)")
 	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
@@ -355,8 +447,10 @@ reply fails the run too.
 	switch {
 	case cfg.Connections < 1 || cfg.Connections > maxConnections:
 		return &usageError{fmt.Errorf("crash: --connections %d out of range [1, %d]", cfg.Connections, maxConnections)}
-	case cfg.Kills < 1 || cfg.Kills > maxKills:
-		return &usageError{fmt.Errorf("crash: --kills %d out of range [1, %d]", cfg.Kills, maxKills)}
+	case cfg.Kills < 0 || cfg.Kills > maxKills:
+		return &usageError{fmt.Errorf("crash: --kills %d out of range [0, %d]", cfg.Kills, maxKills)}
+	case !(cfg.FailRate >= 0 && cfg.FailRate <= maxFailRate): // refuses NaN too
+		return &usageError{fmt.Errorf("crash: --fail-rate %g out of range [0, %g]", cfg.FailRate, maxFailRate)}
 	case cfg.Interval < minCrashInterval || cfg.Interval > maxCrashInterval:
 		return &usageError{fmt.Errorf("crash: --interval %s out of range [%s, %s]", cfg.Interval, minCrashInterval, maxCrashInterval)}
 	case cfg.Drain <= 0 || cfg.Drain > maxDuration:

@@ -11,30 +11,33 @@ import (
 )
 
 // TestCrashTally: messages are told apart by order and idempotency key: an accepted order with no
-// message is lost, one posted under two keys doubled, one posted twice under one key retried, one
-// run without a 2xx unacked.
+// delivered message is lost, one posted under two keys (failed attempts included) doubled, one
+// delivered twice under one key retried, one delivered without a 2xx unacked.
 func TestCrashTally(t *testing.T) {
 	tl := newCrashTally()
 	for _, id := range []uint64{1, 2, 3, 4} {
 		tl.accept(id)
 	}
-	msg := func(id int, key string) {
-		tl.message([]byte(`{"channel":"#orders","text":"New order `+strconv.Itoa(id)+` by Ada Lovelace, total 12.50"}`), []byte(key))
+	msg := func(id int, key string, failed bool) {
+		tl.message([]byte(`{"channel":"#orders","text":"New order `+strconv.Itoa(id)+` by Ada Lovelace, total 12.50"}`), []byte(key), failed)
 	}
-	msg(1, "k1")
-	msg(2, "k2")
-	msg(2, "k2")
-	msg(3, "k3")
-	msg(3, "k3b")
-	msg(5, "k5")
-	tl.message([]byte(`{"text":"hello"}`), nil)
-	if missing, messages := tl.missing(); missing != 1 || messages != 7 {
-		t.Fatalf("missing %d, messages %d; want 1 (order 4) and 7", missing, messages)
+	msg(1, "k1", true) // failed, then delivered: neither lost nor retried
+	msg(1, "k1", false)
+	msg(2, "k2", false)
+	msg(2, "k2", false)
+	msg(3, "k3", false)
+	msg(3, "k3b", true) // a failed attempt under another key: doubled all the same
+	msg(4, "k4", true)  // only failed: lost
+	msg(5, "k5", false)
+	msg(6, "k6", true) // never accepted, never delivered: nothing
+	tl.message([]byte(`{"text":"hello"}`), nil, false)
+	if missing, messages := tl.missing(); missing != 1 || messages != 10 {
+		t.Fatalf("missing %d, messages %d; want 1 (order 4) and 10", missing, messages)
 	}
 	var r crashReport
 	tl.fill(&r)
-	want := crashReport{Messages: 7, Orders: 4, Lost: 1, Doubled: 1, Retried: 1, Unacked: 1, Unnamed: 1}
-	if r.Messages != want.Messages || r.Orders != want.Orders || r.Lost != want.Lost || r.Doubled != want.Doubled ||
+	want := crashReport{Messages: 6, Failed: 4, Orders: 4, Lost: 1, Doubled: 1, Retried: 1, Unacked: 1, Unnamed: 1}
+	if r.Messages != want.Messages || r.Failed != want.Failed || r.Orders != want.Orders || r.Lost != want.Lost || r.Doubled != want.Doubled ||
 		r.Retried != want.Retried || r.Unacked != want.Unacked || r.Unnamed != want.Unnamed {
 		t.Fatalf("report %+v, want %+v", r, want)
 	}
@@ -61,7 +64,8 @@ func TestOrderOf(t *testing.T) {
 // webhook's order reached the upstream, none under two idempotency keys, and the last server
 // stopped cleanly (a data race found in it would fail its exit). Then three graceful stops
 // (SIGTERM), each of which must also end cleanly and cut nothing short: no order retried, none
-// run without its reply.
+// run without its reply. Then a kill with an upstream that fails 30 % of the messages: the runs
+// that die are replayed, every order is delivered, and every attempt of one carries one key.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds splice and kills it under load")
@@ -88,22 +92,29 @@ func TestCrash(t *testing.T) {
 			t.Fatalf("make %s: %v\n%s", m, err, out)
 		}
 	}
-	for _, term := range []bool{false, true} {
+	for _, c := range []struct {
+		kills    int
+		term     bool
+		failRate float64
+	}{{kills: 3}, {kills: 3, term: true}, {kills: 1, failRate: 0.3}} {
+		term := c.term
 		var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
 		rep, err := runCrash(t.Context(), crashConfig{
 			e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
 				Drain: 30 * time.Second},
-			Kills: 3, Interval: 800 * time.Millisecond, Term: term,
+			Kills: c.kills, Interval: 800 * time.Millisecond, Term: term, FailRate: c.failRate,
 		}, &log)
 		if err != nil {
-			t.Fatalf("term %v: %v\n%s", term, err, log.String())
+			t.Fatalf("%+v: %v\n%s", c, err, log.String())
 		}
 		var text bytes.Buffer
 		rep.writeText(&text)
 		t.Log(text.String())
 		switch {
-		case len(rep.RestartMs) != 3:
-			t.Errorf("%d restarts, want 3", len(rep.RestartMs))
+		case len(rep.RestartMs) != c.kills:
+			t.Errorf("%d restarts, want %d", len(rep.RestartMs), c.kills)
+		case c.failRate > 0 && (rep.Failed == 0 || rep.Replayed == 0):
+			t.Errorf("a flaky upstream failed %d messages and %d runs were replayed: the test tested nothing", rep.Failed, rep.Replayed)
 		case rep.Accepted == 0 || !term && rep.Errors["refused"]+rep.Errors["reset"]+rep.Errors["closed"] == 0:
 			t.Errorf("the load saw %d accepted and no kill (errors %v): the test tested nothing", rep.Accepted, rep.Errors)
 		case rep.Lost != 0 || rep.Doubled != 0:

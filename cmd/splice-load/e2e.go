@@ -94,9 +94,10 @@ var w1Guests = map[string]w1Guest{
 	"go": {modules: []string{"connector-echo.wasm", "connector-chat.wasm"}, trigger: `"appKey": "echo", "triggerKey": "received"`},
 }
 
-// w1Automation is W1: a webhook trigger (%s: its appKey and triggerKey), the chat connector's
-// format-order transform, then its send-message action to the upstream (the sink).
-const w1Automation = `{"name": "W1: order to chat",
+// w1Automation is W1: a webhook trigger (the first %s: its appKey and triggerKey), the chat
+// connector's format-order transform, then its send-message action to the upstream (the sink);
+// the second %s is more members of the automation, each followed by a comma (or nothing).
+const w1Automation = `{"name": "W1: order to chat", %s
  "trigger": {%s},
  "steps": [
    {"id": "format", "appKey": "chat", "transformKey": "format-order", "inputParams": {"order": "{{trigger}}"}},
@@ -150,7 +151,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 		return nil, err
 	}
 	defer srv.stop()
-	hook, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL())
+	hook, _, err := setupW1(ctx, srv, cfg.Connectors, guest, sk.URL(), "")
 	if err != nil {
 		return nil, err
 	}
@@ -354,35 +355,36 @@ func (p *spliceProc) call(ctx context.Context, method, path, bearer, contentType
 	return nil
 }
 
-// setupW1 deploys the connectors and makes W1's credential and automation; it returns the
-// webhook URL.
-func setupW1(ctx context.Context, p *spliceProc, dir string, guest w1Guest, upstream string) (string, error) {
+// setupW1 deploys the connectors and makes W1's credential and automation (with the members
+// extra, each followed by a comma, such as a retry policy); it returns the webhook URL and the
+// consumer's token.
+func setupW1(ctx context.Context, p *spliceProc, dir string, guest w1Guest, upstream, extra string) (hook, token string, err error) {
 	for _, m := range guest.modules {
 		wasm, err := os.ReadFile(filepath.Join(dir, m))
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if err := p.call(ctx, "POST", "/v1/envs/development/connectors", p.operator, "application/wasm", wasm, 201, nil); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	var tok struct {
 		Token string `json:"token"`
 	}
 	if err := p.call(ctx, "POST", "/v1/envs/development/tokens", p.operator, "application/json", []byte(`{"consumer": "bench"}`), 201, &tok); err != nil {
-		return "", err
+		return "", "", err
 	}
 	cred := fmt.Sprintf(`{"credentialKey": "chat", "appKey": "chat", "fields": {"baseUrl": %q}, "secrets": {"token": "bench-token"}}`, upstream)
 	if err := p.call(ctx, "POST", "/v1/envs/development/credentials", tok.Token, "application/json", []byte(cred), 201, nil); err != nil {
-		return "", err
+		return "", "", err
 	}
 	var a struct {
 		WebhookURL string `json:"webhookUrl"`
 	}
-	if err := p.call(ctx, "POST", "/v1/envs/development/automations", tok.Token, "application/json", []byte(fmt.Sprintf(w1Automation, guest.trigger)), 201, &a); err != nil {
-		return "", err
+	if err := p.call(ctx, "POST", "/v1/envs/development/automations", tok.Token, "application/json", []byte(fmt.Sprintf(w1Automation, extra, guest.trigger)), 201, &a); err != nil {
+		return "", "", err
 	}
-	return a.WebhookURL, nil
+	return a.WebhookURL, tok.Token, nil
 }
 
 var (

@@ -100,7 +100,7 @@ func TestNativeEndToEnd(t *testing.T) {
 		mu       sync.Mutex
 		messages []string
 	)
-	s := startSink(t, sinkOptions{OnMessage: func(body, _ []byte) {
+	s := startSink(t, sinkOptions{OnMessage: func(body, _ []byte, _ bool) {
 		mu.Lock()
 		messages = append(messages, string(body))
 		mu.Unlock()

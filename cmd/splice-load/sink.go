@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,10 +19,14 @@ type sinkOptions struct {
 	// Delay, when positive, holds every POST that long before answering (a slow upstream). A
 	// stopping sink answers at once.
 	Delay time.Duration
+	// FailRate, between 0 and 1, is the share of POSTs answered 503 (a flaky upstream), picked at
+	// random. They are counted as received all the same, and told to OnMessage as failed.
+	FailRate float64
 	// OnMessage, when set, is called with the body and the Idempotency-Key header (empty when
-	// absent) of every POST, before the answer and after the count. Both are valid only during
-	// the call; copy what you keep. It must be safe for concurrent use.
-	OnMessage func(body, idempotencyKey []byte)
+	// absent) of every POST, and whether it is answered 503 (FailRate), before the answer and
+	// after the count. body and idempotencyKey are valid only during the call; copy what you
+	// keep. It must be safe for concurrent use.
+	OnMessage func(body, idempotencyKey []byte, failed bool)
 }
 
 // sink is the loopback "chat" upstream: it counts every POST (any path) and answers 200
@@ -46,6 +51,9 @@ type sink struct {
 //
 // A listen address that is not loopback (errNotLoopback) or cannot be listened on.
 func runSink(ctx context.Context, addr string, opts sinkOptions) (*sink, error) {
+	if !(opts.FailRate >= 0 && opts.FailRate < 1) {
+		return nil, fmt.Errorf("sink: fail rate %g out of range [0, 1)", opts.FailRate)
+	}
 	s := &sink{opts: opts, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 	ls, err := startServer(ctx, addr, s.handle)
 	if err != nil {
@@ -90,8 +98,13 @@ func (s *sink) handle(ctx *fasthttp.RequestCtx) {
 	case ctx.IsPost():
 		s.received.Add(1)
 		s.note(ctx.PostBody())
+		failed := s.opts.FailRate > 0 && rand.Float64() < s.opts.FailRate
 		if s.opts.OnMessage != nil {
-			s.opts.OnMessage(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"))
+			s.opts.OnMessage(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"), failed)
+		}
+		if failed {
+			ctx.Error(`{"ok":false,"error":"flaky upstream"}`, fasthttp.StatusServiceUnavailable)
+			return
 		}
 		if s.opts.Delay > 0 {
 			t := time.NewTimer(s.opts.Delay)
