@@ -348,8 +348,12 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 			a.o.Logger.Info("api: healthz: healthy again")
 		}
 		if err != nil {
+			msg := "the server cannot store data: the last write of an environment failed"
+			if errors.Is(err, ledger.ErrNoSpace) {
+				msg = "the server cannot store data: its disk is full"
+			}
 			w.Header().Set("Retry-After", "5")
-			writeProblem(w, problem.Unavailable, "the server cannot store data: the last write of an environment failed", nil)
+			writeProblem(w, problem.Unavailable, msg, nil)
 			return
 		}
 	}

@@ -123,7 +123,12 @@ type Engine struct {
 	left    chan struct{} // receives when a worker gives its slot back
 
 	watch watchers // the watches of events' runs (Watch), under their own lock
+
+	fullLogged atomic.Int64 // when a commit refused for a full disk was last logged (unix ns)
 }
+
+// noSpacePause is how long a worker waits after its commit was refused for a full disk.
+const noSpacePause = 5 * time.Second
 
 // New returns an Engine.
 func New(o Options) (*Engine, error) {
@@ -264,11 +269,21 @@ func (e *Engine) worker(ctx context.Context) {
 		}
 		// The step runs to its end even when ctx ends: its own deadlines and the shutdown grace
 		// period bound it.
-		if err := e.Process(context.WithoutCancel(ctx), l); err != nil {
-			e.o.Logger.Error("engine: process", "item", l.Item.ID, "err", err)
-		}
+		err = e.Process(context.WithoutCancel(ctx), l)
 		e.leave()
 		e.done(l.Item.Consumer)
+		switch {
+		case errors.Is(err, ledger.ErrNoSpace):
+			// The disk is full: every commit fails until space is freed. The item keeps its
+			// lease (so it runs again after LeaseTTL, not at once), and the worker pauses rather
+			// than run the waiting items' actions only to lose their records.
+			if now, last := e.o.Now().UnixNano(), e.fullLogged.Load(); now-last > int64(time.Minute) && e.fullLogged.CompareAndSwap(last, now) {
+				e.o.Logger.Error("engine: runs pause: the disk is full", "err", err)
+			}
+			sleep(ctx, noSpacePause)
+		case err != nil:
+			e.o.Logger.Error("engine: process", "item", l.Item.ID, "err", err)
+		}
 	}
 }
 

@@ -68,3 +68,39 @@ func TestLostStartKeepsTheRunID(t *testing.T) {
 		t.Fatalf("the upstream got run ids %q, want the stored run's %q twice", bodies, r.ID)
 	}
 }
+
+// fullDisk is the store with every commit refused for a full disk.
+type fullDisk struct {
+	ledger.Store
+	acks atomic.Int64
+}
+
+func (s *fullDisk) Ack(ctx context.Context, l ledger.Lease, c ledger.Commit) error {
+	s.acks.Add(1)
+	return fmt.Errorf("test: %w", ledger.ErrNoSpace)
+}
+
+// TestFullDiskPausesWorkers: when a commit is refused for a full disk, the worker pauses instead
+// of running the next waiting item, whose action would reach its upstream only for its record to
+// be refused too: with 40 items waiting, 4 workers make at most 4 attempts in a second.
+func TestFullDiskPausesWorkers(t *testing.T) {
+	var store *fullDisk
+	f := newFixtureWith(t, 0, func(o *engine.Options) {
+		store = &fullDisk{Store: o.Store}
+		o.Store = store
+	})
+	f.autos.put(t, "acme", "w1", `{"name": "transform", "trigger": {"appKey": "shop", "triggerKey": "t"},
+	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["id"]}}]}`)
+	for i := range 40 {
+		f.accept(t, "acme", "w1", fmt.Sprintf(`{"id": %d}`, i))
+	}
+	f.start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for store.acks.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := store.acks.Load(); n == 0 || n > 4 {
+		t.Fatalf("%d commits tried in a second with the disk full, want 1 to 4 (one per worker, then a pause)", n)
+	}
+}

@@ -113,6 +113,9 @@ type Server struct {
 	// apiCtx is the context of every API request, canceled when Shutdown starts (see New).
 	apiCtx    context.Context
 	cancelAPI context.CancelFunc
+	// fullLogged is when a webhook refused for a full disk was last logged (unix ns): once a
+	// minute, not once per webhook.
+	fullLogged atomic.Int64
 }
 
 // New returns a Server.
@@ -328,6 +331,9 @@ func (s *Server) hookInner(ctx *fasthttp.RequestCtx, rest string, start time.Tim
 	return s.waitReply(ctx, updates, ids, wait)
 }
 
+// noSpaceRetryAfter is the Retry-After of a webhook refused because the disk is full, in seconds.
+const noSpaceRetryAfter = "30"
+
 // backlogRetryAfter is the Retry-After of a webhook refused because its consumer's backlog is
 // full: long enough for some of it to be worked off.
 const backlogRetryAfter = "5"
@@ -352,6 +358,14 @@ func (s *Server) receiveFailed(ctx *fasthttp.RequestCtx, err error) (problem.Cod
 		ctx.Response.Header.Set("Retry-After", backlogRetryAfter)
 		if s.o.Backlogged != nil {
 			s.o.Backlogged()
+		}
+	case errors.Is(err, ledger.ErrNoSpace):
+		// The disk is (nearly) full: nothing is stored until the operator frees space, which
+		// takes longer than a store's hiccup. /healthz says so too.
+		code, msg = problem.Unavailable, "the server's disk is full: nothing was stored; retry later"
+		ctx.Response.Header.Set("Retry-After", noSpaceRetryAfter)
+		if now, last := time.Now().UnixNano(), s.fullLogged.Load(); now-last > int64(time.Minute) && s.fullLogged.CompareAndSwap(last, now) {
+			s.o.Logger.Error("ingress: webhooks refused: the disk is full", "err", err)
 		}
 	default:
 		// The store failed or timed out: nothing is acknowledged, the sender should retry.

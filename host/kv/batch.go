@@ -181,6 +181,14 @@ func (db *DB) commit(batch []*request) {
 		}
 		return
 	}
+	if err := db.spaceErr(); err != nil {
+		db.stats.failed.Add(uint64(len(batch)))
+		db.stats.lastErr.Store(&err)
+		for _, r := range batch {
+			r.res <- err
+		}
+		return
+	}
 	for len(batch) > 0 {
 		n, err := db.commitPrefix(batch)
 		var refused refusal
@@ -324,15 +332,19 @@ type stats struct {
 }
 
 // Health returns the error of the last commit when it failed, and nil when it succeeded or none
-// was made yet: a database whose writes fail (a full or failing disk) stays unhealthy until a
-// commit succeeds again. A write refused on its own (too large for a transaction) is not a
-// commit and does not count. After a failed sync of the value log it returns
-// [ErrValueLogSync] for good.
+// was made yet: a database whose writes fail (a failing disk) stays unhealthy until a commit
+// succeeds again. A write refused on its own (too large for a transaction) is not a commit and
+// does not count. While the free disk space is under [Options.MinFreeBytes] it returns
+// [ErrDiskFull], and nil again once space is freed, writes or not. After a failed sync of the
+// value log it returns [ErrValueLogSync] for good.
 func (db *DB) Health() error {
 	if p := db.broken.Load(); p != nil {
 		return *p
 	}
-	if p := db.stats.lastErr.Load(); p != nil {
+	if err := db.spaceErr(); err != nil {
+		return err
+	}
+	if p := db.stats.lastErr.Load(); p != nil && !errors.Is(*p, ErrDiskFull) {
 		return *p
 	}
 	return nil

@@ -52,6 +52,16 @@
 // source. As with a failed write-ahead log sync, the failed commit's values may be visible to
 // reads until the restart.
 //
+// # A full disk
+//
+// Badger extends its files without allocating their blocks and writes them through memory
+// mappings, so on a full file system the kernel kills the process with SIGBUS in the middle of
+// a write; no error reaches a caller. The committer therefore refuses every write with
+// [ErrDiskFull] while the free space is under [Options.MinFreeBytes] (512 MiB by default), which
+// also leaves room for Badger's own flushes and compactions; [DB.Health] says so, and writes
+// resume by themselves once space is freed. A compaction that needs more than the reserve can
+// still run out; the reserve bounds that risk, it does not remove it.
+//
 // # Notes
 //
 // A kill -9 of the process does not prove that writes were fsynced: Badger writes its logs

@@ -32,3 +32,13 @@ func GC(db *DB) error { return db.gc() }
 func SetFormat(db *DB, format string) error {
 	return db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte(format)) })
 }
+
+// SetFreeHook makes fn stand in for the free space of the database's file system. nil removes
+// the hook.
+func SetFreeHook(db *DB, fn func() (uint64, error)) {
+	if fn == nil {
+		db.freeHook.Store(nil)
+		return
+	}
+	db.freeHook.Store(&fn)
+}

@@ -110,6 +110,11 @@ type Options struct {
 	// in the tree (the default). Each commit then syncs two files. See "Values in the value log"
 	// in the package documentation.
 	ValueLogBytes int `json:"valueLogBytes"`
+	// MinFreeBytes refuses writes with [ErrDiskFull] while the file system holding Dir has less
+	// free space than this; 0 means [DefaultMinFreeBytes], a negative value turns the check off.
+	// Badger writes through memory-mapped files, and on a full disk that kills the process with
+	// SIGBUS instead of failing the write (see "Why a reserve" in space.go).
+	MinFreeBytes int64 `json:"minFreeBytes"`
 }
 
 // Memory defaults: far below Badger's own (five 64 MiB memtables and a 256 MiB block cache),
@@ -180,6 +185,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxValueBytes > MaxValueBytes {
 		return o, fmt.Errorf("kv: options: maxValueBytes %d above the largest allowed %d", o.MaxValueBytes, MaxValueBytes)
 	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = DefaultMinFreeBytes
+	}
 	if err := CheckValueLogBytes(o.ValueLogBytes); err != nil {
 		return o, fmt.Errorf("kv: options: valueLogBytes: %w", err)
 	}
@@ -227,6 +235,8 @@ type DB struct {
 	// commitHook, when set (by tests only), runs before each commit with the number of operations
 	// in the transaction; an error it returns fails the commit.
 	commitHook atomic.Pointer[func(ops int) error]
+	// freeHook, when set (by tests only), stands in for the file system's free space.
+	freeHook atomic.Pointer[func() (uint64, error)]
 }
 
 // Open opens (creating if needed) the database in opts.Dir with SyncWrites on, and starts its

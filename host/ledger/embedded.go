@@ -121,6 +121,8 @@ func (s *Embedded) write(ctx context.Context, ops ...kv.Op) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, kv.ErrClosed):
 		return ErrClosed
+	case errors.Is(err, kv.ErrDiskFull):
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err
 }

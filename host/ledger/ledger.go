@@ -27,6 +27,9 @@ var (
 	// ErrBacklog is returned by [Store.Accept] when storing the events would take a consumer's
 	// waiting items past the store's bound: nothing was stored; the sender should retry later.
 	ErrBacklog = errors.New("ledger: the consumer's queue is full")
+	// ErrNoSpace is returned by a write the store refuses because its disk is (nearly) full:
+	// nothing was stored; writes succeed again once space is freed.
+	ErrNoSpace = errors.New("ledger: the disk is full")
 )
 
 // Limits every backend enforces, so that callers see the same refusals everywhere.

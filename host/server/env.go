@@ -59,7 +59,7 @@ func (s *Server) openEnv(ctx context.Context, name string) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: environment %s: %w", name, err)
 	}
-	db, err := kv.Open(kv.Options{Dir: dir, Logger: s.log, ValueLogBytes: max(0, s.o.ValueLogBytes)})
+	db, err := kv.Open(kv.Options{Dir: dir, Logger: s.log, ValueLogBytes: max(0, s.o.ValueLogBytes), MinFreeBytes: s.o.MinFreeDiskBytes})
 	if err != nil {
 		return nil, fmt.Errorf("server: environment %s: %w", name, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/splicehq/splice/host/internal/yield"
 	"github.com/splicehq/splice/host/keyring"
 	"github.com/splicehq/splice/host/kv"
+	"github.com/splicehq/splice/host/ledger"
 	"github.com/splicehq/splice/host/metrics"
 	"github.com/splicehq/splice/host/sandbox"
 )
@@ -37,6 +38,8 @@ const (
 	// the tree. Under sustained writes this took a sixth less CPU per webhook and half the heap,
 	// for twice the disk (README, "Value log").
 	DefaultValueLogBytes = 512
+	// DefaultMinFreeDiskBytes is Options.MinFreeDiskBytes' default.
+	DefaultMinFreeDiskBytes = kv.DefaultMinFreeBytes
 	// DefaultYieldAbove is Options.YieldAbove's default.
 	DefaultYieldAbove = 5 * time.Millisecond
 )
@@ -81,6 +84,11 @@ type Options struct {
 	// of the LSM tree (kv.Options.ValueLogBytes); 0 means DefaultValueLogBytes, negative keeps
 	// every value in the tree.
 	ValueLogBytes int `json:"valueLogBytes"`
+	// MinFreeDiskBytes refuses writes while the file system of the data directory has less free
+	// space than this (kv.Options.MinFreeBytes): webhooks get 503 and /healthz says why, rather
+	// than Badger filling the disk and the process dying of SIGBUS. 0 means
+	// DefaultMinFreeDiskBytes (512 MiB); negative turns the check off.
+	MinFreeDiskBytes int64 `json:"minFreeDiskBytes"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
 	// and Logger are the server's).
 	Engine engine.Options `json:"engine"`
@@ -254,7 +262,11 @@ func (s *Server) health() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for name, e := range s.envs {
-		if err := e.db.Health(); err != nil {
+		err := e.db.Health()
+		switch {
+		case errors.Is(err, kv.ErrDiskFull):
+			return fmt.Errorf("environment %s: %w: %w", name, ledger.ErrNoSpace, err)
+		case err != nil:
 			return fmt.Errorf("environment %s: %w", name, err)
 		}
 	}
