@@ -124,11 +124,14 @@ type Engine struct {
 
 	watch watchers // the watches of events' runs (Watch), under their own lock
 
+	// full is set when a commit was refused for a full disk, and cleared once the store says it
+	// is writable again: meanwhile no worker leases work (see worker).
+	full       atomic.Bool
 	fullLogged atomic.Int64 // when a commit refused for a full disk was last logged (unix ns)
 }
 
-// noSpacePause is how long a worker waits after its commit was refused for a full disk.
-const noSpacePause = 5 * time.Second
+// fullPoll is how often paused workers ask the store whether it is writable again.
+const fullPoll = time.Second
 
 // New returns an Engine.
 func New(o Options) (*Engine, error) {
@@ -229,6 +232,17 @@ func (e *Engine) callContext(ctx context.Context) (context.Context, context.Canc
 
 func (e *Engine) worker(ctx context.Context) {
 	for ctx.Err() == nil {
+		if e.full.Load() {
+			// The disk is full: an action run now would reach its upstream and then lose its
+			// record, and run again after the lease. Wait until the store can write.
+			if err := e.o.Store.Writable(); err != nil {
+				sleep(ctx, fullPoll)
+				continue
+			}
+			if e.full.CompareAndSwap(true, false) {
+				e.o.Logger.Info("engine: runs resume: the disk has room again")
+			}
+		}
 		if !e.admit(ctx) {
 			continue
 		}
@@ -275,12 +289,13 @@ func (e *Engine) worker(ctx context.Context) {
 		switch {
 		case errors.Is(err, ledger.ErrNoSpace):
 			// The disk is full: every commit fails until space is freed. The item keeps its
-			// lease (so it runs again after LeaseTTL, not at once), and the worker pauses rather
-			// than run the waiting items' actions only to lose their records.
-			if now, last := e.o.Now().UnixNano(), e.fullLogged.Load(); now-last > int64(time.Minute) && e.fullLogged.CompareAndSwap(last, now) {
+			// lease (it runs again after LeaseTTL), and every worker stops leasing until the
+			// store is writable again, rather than run the waiting items' actions only to lose
+			// their records.
+			e.full.Store(true)
+			if now, last := time.Now().UnixNano(), e.fullLogged.Load(); now-last > int64(time.Minute) && e.fullLogged.CompareAndSwap(last, now) {
 				e.o.Logger.Error("engine: runs pause: the disk is full", "err", err)
 			}
-			sleep(ctx, noSpacePause)
 		case err != nil:
 			e.o.Logger.Error("engine: process", "item", l.Item.ID, "err", err)
 		}

@@ -69,30 +69,46 @@ func TestLostStartKeepsTheRunID(t *testing.T) {
 	}
 }
 
-// fullDisk is the store with every commit refused for a full disk.
+// fullDisk is the store with every commit refused for a full disk while full is set.
 type fullDisk struct {
 	ledger.Store
-	acks atomic.Int64
+	full atomic.Bool
+	acks atomic.Int64 // commits refused
 }
 
 func (s *fullDisk) Ack(ctx context.Context, l ledger.Lease, c ledger.Commit) error {
-	s.acks.Add(1)
-	return fmt.Errorf("test: %w", ledger.ErrNoSpace)
+	if s.full.Load() {
+		s.acks.Add(1)
+		return fmt.Errorf("test: %w", ledger.ErrNoSpace)
+	}
+	return s.Store.Ack(ctx, l, c)
 }
 
-// TestFullDiskPausesWorkers: when a commit is refused for a full disk, the worker pauses instead
-// of running the next waiting item, whose action would reach its upstream only for its record to
-// be refused too: with 40 items waiting, 4 workers make at most 4 attempts in a second.
+func (s *fullDisk) Writable() error {
+	if s.full.Load() {
+		return fmt.Errorf("test: %w", ledger.ErrNoSpace)
+	}
+	return s.Store.Writable()
+}
+
+// TestFullDiskPausesWorkers: once a commit is refused for a full disk, no worker leases more
+// work (its action would reach the upstream only for its record to be refused too): with 40
+// items waiting, 4 workers make at most 4 attempts in a second. Once the store is writable
+// again, they resume by themselves and every run succeeds, those refused included (after their
+// lease runs out).
 func TestFullDiskPausesWorkers(t *testing.T) {
 	var store *fullDisk
 	f := newFixtureWith(t, 0, func(o *engine.Options) {
 		store = &fullDisk{Store: o.Store}
+		store.full.Store(true)
 		o.Store = store
+		o.LeaseTTL = 500 * time.Millisecond
 	})
 	f.autos.put(t, "acme", "w1", `{"name": "transform", "trigger": {"appKey": "shop", "triggerKey": "t"},
 	 "steps": [{"id": "pick", "appKey": "json", "transformKey": "pick", "inputParams": {"value": "{{trigger}}", "paths": ["id"]}}]}`)
+	var evs []string
 	for i := range 40 {
-		f.accept(t, "acme", "w1", fmt.Sprintf(`{"id": %d}`, i))
+		evs = append(evs, f.accept(t, "acme", "w1", fmt.Sprintf(`{"id": %d}`, i)))
 	}
 	f.start(t)
 	deadline := time.Now().Add(30 * time.Second)
@@ -102,5 +118,11 @@ func TestFullDiskPausesWorkers(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := store.acks.Load(); n == 0 || n > 4 {
 		t.Fatalf("%d commits tried in a second with the disk full, want 1 to 4 (one per worker, then a pause)", n)
+	}
+	store.full.Store(false)
+	for _, ev := range evs {
+		if r := f.waitRun(t, "acme", ev, ledger.Succeeded, ledger.Failed, ledger.Dead); r.Status != ledger.Succeeded {
+			t.Fatalf("run %s after the disk was freed: %s", r.ID, r.Status)
+		}
 	}
 }

@@ -127,6 +127,14 @@ func (s *Embedded) write(ctx context.Context, ops ...kv.Op) error {
 	return err
 }
 
+// Writable implements Store: the database's free-space reserve (kv.ErrDiskFull).
+func (s *Embedded) Writable() error {
+	if err := s.db.Health(); errors.Is(err, kv.ErrDiskFull) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return nil
+}
+
 // get reads one record; ErrNotFound when absent.
 func (s *Embedded) get(key []byte) ([]byte, error) {
 	if err := s.live(); err != nil {

@@ -93,6 +93,10 @@ type Store interface {
 	// NextDue returns the earliest due time of the items known to wait for time, or the zero
 	// time when none is known.
 	NextDue() time.Time
+	// Writable reports whether writes can succeed now: an error wrapping ErrNoSpace while the
+	// store's disk is full, nil otherwise (and when it cannot tell). A worker whose commit was
+	// refused asks it before leasing more work, rather than run actions it cannot record.
+	Writable() error
 	// Dead lists consumer's dead-lettered items, oldest first.
 	Dead(ctx context.Context, consumer string, p Page) ([]Item, string, error)
 	// Requeue makes a dead-lettered item of consumer due at once again, its attempts reset.
