@@ -424,22 +424,13 @@ the API until every accepted order is delivered; every attempt of an order must 
 idempotency key.
 `, stderr)
 	cfg := crashConfig{}
-	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
-	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
-	fs.StringVar(&cfg.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
-	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
+	cfg.register(fs)
 	fs.IntVar(&cfg.Kills, "kills", 5, "how many times the server is killed and restarted (0 to 100)")
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "the mean time from a restart to the next kill, and to the end of the load after the last (100ms to 1m)")
 	fs.DurationVar(&cfg.Drain, "drain", time.Minute, "give up waiting for the upstream after no message came for this long")
-	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "the share of messages the upstream answers 503, at random (0 to 0.5); W1 then retries quickly and the test replays the dead runs")
 	fs.BoolVar(&cfg.Term, "term", false, "stop the server with SIGTERM (a graceful stop, which must end cleanly) instead of SIGKILL; then any order retried or run without its reply fails the run too")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "the seed of the kills' timing (0: a random one, printed in the report)")
-	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
-	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--value-log-threshold=0 (repeatable)", func(v string) error {
-		cfg.ServerArgs = append(cfg.ServerArgs, v)
-		return nil
-	})
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err

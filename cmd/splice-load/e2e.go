@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -598,6 +599,20 @@ func (r *e2eReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  first webhook    %9.1f ms after start (warm compilation cache)\n", s.FirstWebhookMs)
 }
 
+// register adds the flags of the server under test and of the load, which e2e and crash share.
+func (c *e2eConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Splice, "splice", ".build/splice", "the splice binary")
+	fs.StringVar(&c.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
+	fs.StringVar(&c.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
+	fs.IntVar(&c.Connections, "connections", 64, "load connections")
+	fs.IntVar(&c.Workers, "workers", 64, "the server's --workers")
+	fs.StringVar(&c.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
+	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--max-instances=16 (repeatable)", func(v string) error {
+		c.ServerArgs = append(c.ServerArgs, v)
+		return nil
+	})
+}
+
 func e2eCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("e2e", `Usage: splice-load e2e --splice PATH --connectors DIR [flags]
 
@@ -614,18 +629,9 @@ first accepted webhook after a restart with a warm compilation cache. Exits 1 wh
 webhook was lost or any message duplicated.
 `, stderr)
 	cfg := e2eConfig{}
-	fs.StringVar(&cfg.Splice, "splice", ".build/splice", "the splice binary")
-	fs.StringVar(&cfg.Connectors, "connectors", ".build/wasm", "the directory of the built connectors")
-	fs.StringVar(&cfg.Guests, "guests", "c", "which builds of W1's connectors run: c (connectors/webhook and connectors/chat-c) or go (connectors/echo and connectors/chat)")
-	fs.IntVar(&cfg.Connections, "connections", 64, "load connections")
+	cfg.register(fs)
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "load duration, for each of the native ceiling and splice (at most 10m)")
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "give up waiting for runs after no run ended for this long")
-	fs.IntVar(&cfg.Workers, "workers", 64, "the server's --workers")
-	fs.StringVar(&cfg.Keep, "data-dir", "", "use (and keep) this data directory instead of a temporary one")
-	fs.Func("server-arg", "one more `flag` for splice serve, e.g. --server-arg=--max-instances=16 (repeatable)", func(v string) error {
-		cfg.ServerArgs = append(cfg.ServerArgs, v)
-		return nil
-	})
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
