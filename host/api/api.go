@@ -328,6 +328,10 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, problem.Unavailable, "the request did not complete in time", nil)
+	case errors.Is(err, ledger.ErrNoSpace):
+		// Nothing was stored; /healthz and the ingress say the same, and log it.
+		w.Header().Set("Retry-After", "30")
+		writeProblem(w, problem.Unavailable, "the server's disk is full: nothing was stored; retry later", nil)
 	default:
 		a.o.Logger.Error("api: internal error", "err", err)
 		writeProblem(w, problem.Internal, "internal error; the server log has it", nil)

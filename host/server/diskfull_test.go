@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,8 @@ import (
 // until the reserve is reached, then refused with 503 and Retry-After, nothing stored; /healthz
 // says the disk is full; the server lives on. Once the file system grows (a remount), /healthz
 // is fine again without a restart, webhooks are accepted, and every accepted webhook's run
-// succeeds, those whose commits were refused meanwhile included.
+// succeeds, those whose commits were refused meanwhile included. An API write meanwhile gets 503
+// too.
 func TestDiskFull(t *testing.T) {
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		t.Skip("mounts a tmpfs: root on Linux only")
@@ -91,6 +93,10 @@ func TestDiskFull(t *testing.T) {
 	}
 	if st, _, _ := fire(i + 1); st != 503 {
 		t.Fatalf("a second webhook with the disk full: %d", st)
+	}
+	var refused json.RawMessage // an API write: 503 too, not an internal error
+	if st := h.do("POST", "/v1/envs/development/automations", tok, "application/json", []byte(`{"name": "more", "trigger": {"appKey": "echo", "triggerKey": "received"}, "steps": []}`), &refused); st != 503 || !strings.Contains(string(refused), "disk is full") {
+		t.Fatalf("creating an automation with the disk full: %d %s", st, refused)
 	}
 
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_REMOUNT, "size=512m"); err != nil {
