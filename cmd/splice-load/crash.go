@@ -444,6 +444,9 @@ idempotency key.
 		return &usageError{fmt.Errorf("crash: --fail-rate %g out of range [0, %g]", cfg.FailRate, maxFailRate)}
 	case cfg.Interval < minCrashInterval || cfg.Interval > maxCrashInterval:
 		return &usageError{fmt.Errorf("crash: --interval %s out of range [%s, %s]", cfg.Interval, minCrashInterval, maxCrashInterval)}
+	case time.Duration(cfg.Kills+1)*cfg.Interval*3/2 > crashFireDuration:
+		// fire stops by itself after crashFireDuration: the later kills would find no load.
+		return &usageError{fmt.Errorf("crash: --kills %d at --interval %s may outlast the load's bound of %s", cfg.Kills, cfg.Interval, crashFireDuration)}
 	case cfg.Drain <= 0 || cfg.Drain > maxDuration:
 		return &usageError{fmt.Errorf("crash: --drain %s out of range (0, %s]", cfg.Drain, maxDuration)}
 	case cfg.Workers < 1:

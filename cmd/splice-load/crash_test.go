@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,4 +145,20 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestCrashRefusesBadFlags: a crash run that cannot run as asked is refused before it starts
+// anything (exit 2), with the flag named.
+func TestCrashRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--kills", "-1"}, {"--kills", "101"}, {"--interval", "10ms"}, {"--interval", "2m"},
+		{"--fail-rate", "0.9"}, {"--fail-rate", "NaN"}, {"--connections", "0"}, {"--drain", "0s"},
+		{"--workers", "0"}, {"--kills", "100", "--interval", "10s"},
+	} {
+		var errb strings.Builder
+		if code := run(t.Context(), append([]string{"crash", "--splice", "/nonexistent"}, args...), io.Discard, &errb); code != exitUsage ||
+			!strings.Contains(errb.String(), strings.TrimLeft(args[0], "-")) {
+			t.Errorf("crash %v: exit %d, %q; want 2 naming %s", args, code, errb.String(), args[0])
+		}
+	}
 }
