@@ -43,6 +43,10 @@ type crashConfig struct {
 	// run out are dead-lettered, and the test replays them through the API until every accepted
 	// order has been delivered.
 	FailRate float64
+	// Resend sends a webhook again, up to that many more times, when it got no response or a
+	// 503, as a sender would: the server must not store twice one it had stored before the kill
+	// cut its answer (W1 sends no webhook-id, so the body's digest dedupes it).
+	Resend int
 }
 
 // crashRetry is W1's retry policy when the upstream fails some messages: three attempts, with
@@ -264,7 +268,7 @@ func runCrash(ctx context.Context, cfg crashConfig, log io.Writer) (*crashReport
 	start := time.Now()
 	go func() {
 		r, err := fire(loadCtx, fireConfig{URL: hook, Connections: cfg.Connections, Duration: crashFireDuration,
-			ErrorPause: crashErrorPause, OnAccepted: tally.accept})
+			ErrorPause: crashErrorPause, Resend: cfg.Resend, OnAccepted: tally.accept})
 		done <- fired{r, err}
 	}()
 	rnd := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
@@ -429,6 +433,7 @@ idempotency key.
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "the mean time from a restart to the next kill, and to the end of the load after the last (100ms to 1m)")
 	fs.DurationVar(&cfg.Drain, "drain", time.Minute, "give up waiting for the upstream after no message came for this long")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "the share of messages the upstream answers 503, at random (0 to 0.5); W1 then retries quickly and the test replays the dead runs")
+	fs.IntVar(&cfg.Resend, "resend", 0, "send a webhook again, up to this many more times (0 to 100), when it got no response or a 503, as a sender would: one the server stored before a kill cut its answer must not run twice")
 	fs.BoolVar(&cfg.Term, "term", false, "stop the server with SIGTERM (a graceful stop, which must end cleanly) instead of SIGKILL; then any order retried or run without its reply fails the run too")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "the seed of the kills' timing (0: a random one, printed in the report)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
@@ -449,6 +454,8 @@ idempotency key.
 		return &usageError{fmt.Errorf("crash: --kills %d at --interval %s may outlast the load's bound of %s", cfg.Kills, cfg.Interval, crashFireDuration)}
 	case cfg.Drain <= 0 || cfg.Drain > maxDuration:
 		return &usageError{fmt.Errorf("crash: --drain %s out of range (0, %s]", cfg.Drain, maxDuration)}
+	case cfg.Resend < 0 || cfg.Resend > 100:
+		return &usageError{fmt.Errorf("crash: --resend %d out of range [0, 100]", cfg.Resend)}
 	case cfg.Workers < 1:
 		return &usageError{fmt.Errorf("crash: --workers %d must be positive", cfg.Workers)}
 	}

@@ -68,6 +68,8 @@ func TestOrderOf(t *testing.T) {
 // (SIGTERM), each of which must also end cleanly and cut nothing short: no order retried, none
 // run without its reply. Then a kill with an upstream that fails 30 % of the messages: the runs
 // that die are replayed, every order is delivered, and every attempt of one carries one key.
+// Then two kills with every webhook that got no answer sent again (as a sender retries): each
+// ends answered, and one stored before its answer was lost is deduped, not run twice.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds splice and kills it under load")
@@ -98,13 +100,14 @@ func TestCrash(t *testing.T) {
 		kills    int
 		term     bool
 		failRate float64
-	}{{kills: 3}, {kills: 3, term: true}, {kills: 1, failRate: 0.3}} {
+		resend   int
+	}{{kills: 3}, {kills: 3, term: true}, {kills: 1, failRate: 0.3}, {kills: 2, resend: 50}} {
 		term := c.term
 		var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
 		rep, err := runCrash(t.Context(), crashConfig{
 			e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
 				Drain: 30 * time.Second},
-			Kills: c.kills, Interval: 800 * time.Millisecond, Term: term, FailRate: c.failRate,
+			Kills: c.kills, Interval: 800 * time.Millisecond, Term: term, FailRate: c.failRate, Resend: c.resend,
 		}, &log)
 		if err != nil {
 			t.Fatalf("%+v: %v\n%s", c, err, log.String())
@@ -123,6 +126,8 @@ func TestCrash(t *testing.T) {
 			t.Errorf("lost %d, doubled %d; want none\n%s", rep.Lost, rep.Doubled, log.String())
 		case term && rep.Retried+rep.Unacked != 0:
 			t.Errorf("graceful stops: %d orders retried, %d run without their reply; want none\n%s", rep.Retried, rep.Unacked, log.String())
+		case c.resend > 0 && rep.Unacked != 0:
+			t.Errorf("with webhooks sent again: %d orders run without a 2xx; want none (each resent until answered)", rep.Unacked)
 		case rep.Orders < rep.Accepted:
 			t.Errorf("%d orders reached the upstream, fewer than the %d accepted", rep.Orders, rep.Accepted)
 		}
@@ -153,7 +158,7 @@ func TestCrashRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--kills", "-1"}, {"--kills", "101"}, {"--interval", "10ms"}, {"--interval", "2m"},
 		{"--fail-rate", "0.9"}, {"--fail-rate", "NaN"}, {"--connections", "0"}, {"--drain", "0s"},
-		{"--workers", "0"}, {"--kills", "100", "--interval", "10s"},
+		{"--workers", "0"}, {"--kills", "100", "--interval", "10s"}, {"--resend", "101"},
 	} {
 		var errb strings.Builder
 		if code := run(t.Context(), append([]string{"crash", "--splice", "/nonexistent"}, args...), io.Discard, &errb); code != exitUsage ||

@@ -67,9 +67,14 @@ type fireConfig struct {
 	// connections' goroutines: it must be safe for concurrent use.
 	OnAccepted func(id uint64)
 	// ErrorPause, when positive, is how long a connection waits after a request that got no
-	// response (refused, reset, timed out) before its next one, so that a server being restarted
+	// response (refused, reset, timed out) or a 503 before its next one, so that a server being restarted
 	// is not met with a busy loop of refused connections. At most 1 s.
 	ErrorPause time.Duration
+	// Resend, when positive, sends an order again (the same body), up to that many more times,
+	// when its request got no response or a 503, as a webhook sender retries: a server that
+	// stored it before the answer was lost must not store it twice. At most 100. Each attempt
+	// counts in the report as a request of its own.
+	Resend int
 }
 
 // latencyReport holds ack latencies in milliseconds.
@@ -146,6 +151,8 @@ func (c fireConfig) withDefaults() (fireConfig, error) {
 		return c, fmt.Errorf("fire: first id %d too large", c.FirstID)
 	case c.ErrorPause < 0 || c.ErrorPause > time.Second:
 		return c, fmt.Errorf("fire: error pause %s out of range [0, 1s]", c.ErrorPause)
+	case c.Resend < 0 || c.Resend > 100:
+		return c, fmt.Errorf("fire: resend %d out of range [0, 100]", c.Resend)
 	}
 	for _, h := range c.Headers {
 		if h.Key == "" || strings.ContainsAny(h.Key, " \t\r\n:") || strings.ContainsAny(h.Value, "\r\n") {
@@ -314,36 +321,49 @@ func (w *worker) loop(ctx context.Context) {
 		id := cfg.FirstID + uint64(n-1)
 		w.body = appendOrder(w.body[:0], id)
 		req.SetBody(w.body)
-		t0 := time.Now()
-		if cfg.Rate == 0 && !t0.Before(w.r.end) {
-			return // an open-loop request whose slot was in time is sent, even if it starts late
-		}
-		err := w.hc.DoDeadline(req, resp, t0.Add(cfg.Timeout))
-		lat := time.Since(t0)
-		w.sent++
-		w.lastID = max(w.lastID, id)
-		if err != nil {
-			w.errors[errorKind(err)]++
-			msg := err.Error()
-			w.r.firstErr.CompareAndSwap(nil, &msg)
-			if cfg.ErrorPause > 0 {
+		for attempt := 0; ; attempt++ {
+			t0 := time.Now()
+			if cfg.Rate == 0 && !t0.Before(w.r.end) {
+				return // an open-loop request whose slot was in time is sent, even if it starts late
+			}
+			again := w.send(req, resp, id, t0)
+			if again && cfg.ErrorPause > 0 {
 				sleepCtx(ctx, cfg.ErrorPause)
 			}
-			continue
-		}
-		status := resp.StatusCode()
-		w.statuses[status]++
-		if status >= 200 && status <= 299 {
-			w.accepted++
-			w.hist.record(lat)
-			if cfg.OnAccepted != nil {
-				cfg.OnAccepted(id)
-			}
-			if status == fasthttp.StatusAccepted {
-				w.eventIDs += gjson.GetBytes(resp.Body(), "eventIds.#").Int()
+			if !again || attempt == cfg.Resend || ctx.Err() != nil {
+				break
 			}
 		}
 	}
+}
+
+// send sends one request for order id, counts its outcome, and reports whether a sender would
+// send it again: no response, or a 503.
+func (w *worker) send(req *fasthttp.Request, resp *fasthttp.Response, id uint64, t0 time.Time) (again bool) {
+	cfg := &w.r.cfg
+	err := w.hc.DoDeadline(req, resp, t0.Add(cfg.Timeout))
+	lat := time.Since(t0)
+	w.sent++
+	w.lastID = max(w.lastID, id)
+	if err != nil {
+		w.errors[errorKind(err)]++
+		msg := err.Error()
+		w.r.firstErr.CompareAndSwap(nil, &msg)
+		return true
+	}
+	status := resp.StatusCode()
+	w.statuses[status]++
+	if status >= 200 && status <= 299 {
+		w.accepted++
+		w.hist.record(lat)
+		if cfg.OnAccepted != nil {
+			cfg.OnAccepted(id)
+		}
+		if status == fasthttp.StatusAccepted {
+			w.eventIDs += gjson.GetBytes(resp.Body(), "eventIds.#").Int()
+		}
+	}
+	return status == fasthttp.StatusServiceUnavailable
 }
 
 // sleepCtx waits for d or until ctx is done.
