@@ -76,6 +76,21 @@ func TestSinkCountsDuplicates(t *testing.T) {
 	}
 }
 
+// TestResendToAFlakyUpstream: fire sends an order again after a 503, and the sink, failing half
+// the messages, counts the copies as received but not as duplicates: each order is delivered once.
+func TestResendToAFlakyUpstream(t *testing.T) {
+	t.Parallel()
+	s := startSink(t, sinkOptions{FailRate: 0.5})
+	rep, err := fire(t.Context(), fireConfig{URL: s.URL() + "/chat", Connections: 4, Requests: 200, Duration: time.Minute, Resend: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Accepted != 200 || rep.Statuses[503] == 0 || s.Received() != rep.Sent || s.Received() <= 200 || s.Duplicates() != 0 {
+		t.Fatalf("accepted %d, 503s %d, sent %d, received %d, duplicates %d; want 200 accepted after some 503s, all sent received, no duplicate",
+			rep.Accepted, rep.Statuses[503], rep.Sent, s.Received(), s.Duplicates())
+	}
+}
+
 // expectedText maps an order the way the native handler must, but with encoding/json.
 func expectedText(t *testing.T, id uint64) string {
 	t.Helper()

@@ -20,7 +20,8 @@ type sinkOptions struct {
 	// stopping sink answers at once.
 	Delay time.Duration
 	// FailRate, between 0 and 1, is the share of POSTs answered 503 (a flaky upstream), picked at
-	// random. They are counted as received all the same, and told to OnMessage as failed.
+	// random. They are counted as received all the same, and told to OnMessage as failed, but
+	// not as delivered: a later copy of one is no duplicate.
 	FailRate float64
 	// OnMessage, when set, is called with the body and the Idempotency-Key header (empty when
 	// absent) of every POST, and whether it is answered 503 (FailRate), before the answer and
@@ -97,8 +98,10 @@ func (s *sink) handle(ctx *fasthttp.RequestCtx) {
 	switch {
 	case ctx.IsPost():
 		s.received.Add(1)
-		s.note(ctx.PostBody())
 		failed := s.opts.FailRate > 0 && rand.Float64() < s.opts.FailRate
+		if !failed { // a message answered 503 was not delivered: its retry is no duplicate
+			s.note(ctx.PostBody())
+		}
 		if s.opts.OnMessage != nil {
 			s.opts.OnMessage(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"), failed)
 		}
