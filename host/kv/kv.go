@@ -522,6 +522,26 @@ func (s *Snapshot) CountKeys(prefix []byte) int {
 	return n
 }
 
+// Each calls fn with each key under prefix in the snapshot and its value, in key order, until fn
+// returns an error (which Each returns). key and value are valid only during the call.
+func (s *Snapshot) Each(prefix []byte, fn func(key, value []byte) error) error {
+	io := badger.DefaultIteratorOptions
+	io.Prefix = prefix
+	it := s.txn.NewIterator(io)
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		if bytes.HasPrefix(item.Key(), splicePrefix) {
+			continue
+		}
+		err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (db *DB) scan(prefix, after []byte, limit int, values bool) (kvs []KV, next []byte, err error) {
 	if limit < 1 {
 		return nil, nil, fmt.Errorf("kv: scan %q: limit %d below 1", prefix, limit)

@@ -118,6 +118,15 @@ type Store interface {
 	// entry's Seq resumes after that entry.
 	Activity(ctx context.Context, consumer string, p Page) ([]Activity, string, error)
 
+	// Prune deletes what is older than before and no longer needed: runs that succeeded or were
+	// filtered and were last updated before it, with their steps and index entries; events
+	// accepted before it that no work item (waiting or dead-lettered) refers to; and activity
+	// entries appended before it, but never the newest one. Runs in progress and runs that failed
+	// or are dead (their dead-lettered items wait for a replay) are kept, with their events. A
+	// before later than the store's clock counts as now. At most limit records of each kind go
+	// per call; Pruned.More says when another call may find more.
+	Prune(ctx context.Context, before time.Time, limit int) (Pruned, error)
+
 	// Object returns a stored object.
 	Object(ctx context.Context, k ObjectKey) (Object, error)
 	// Put stores value under k if the stored version is ifVersion (0: k must not exist) and

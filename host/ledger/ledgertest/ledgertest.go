@@ -73,6 +73,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"ObjectsRace", testObjectsRace},
 		{"Blobs", testBlobs},
 		{"Activity", testActivity},
+		{"Prune", testPrune},
 		{"Restart", testRestart},
 		{"Hammer", testHammer},
 		{"Closed", testClosed},
@@ -1010,6 +1011,132 @@ func testActivity(t *testing.T, h *harness) {
 	}
 	if err := h.s.Append(ctx, ledger.Activity{Kind: ""}); !errors.Is(err, ledger.ErrInvalid) {
 		t.Errorf("Append without a kind: %v, want ErrInvalid", err)
+	}
+}
+
+// settle runs one fresh event of consumer through one item whose Ack stores a run in status st
+// with two steps and an activity entry, settling the item as disp says. It returns the run.
+func (h *harness) settle(consumer string, st ledger.Status, disp ledger.Disposition) ledger.Run {
+	h.t.Helper()
+	h.clock.Advance(time.Millisecond)
+	id := h.accept(ev(consumer, "a", "", 0))[0].ID
+	ls, err := h.s.Lease(ctx, 1, time.Minute, func(c string) bool { return c != consumer })
+	if err != nil || len(ls) != 1 || ls[0].Item.Event != id {
+		h.t.Fatalf("leased %+v, %v; want the item of event %s", ls, err, id)
+	}
+	it := ls[0].Item
+	r := ledger.Run{ID: it.ID, Consumer: consumer, Automation: it.Automation, Event: it.Event, Status: st}
+	h.ack(ls[0], ledger.Commit{Disposition: disp, Due: h.clock.Now().Add(1000 * time.Hour), LastError: "boom", Run: &r,
+		Steps:    []ledger.Step{{Run: r.ID, Key: "0000-a", Data: payload(1)}, {Run: r.ID, Key: "0001-b", Data: payload(2)}},
+		Activity: []ledger.Activity{{Consumer: consumer, Kind: "run." + string(st)}}})
+	got, err := h.s.Run(ctx, consumer, r.ID)
+	if err != nil {
+		h.t.Fatalf("Run: %v", err)
+	}
+	return got
+}
+
+func testPrune(t *testing.T, h *harness) {
+	if _, err := h.s.Prune(ctx, h.clock.Now(), 0); !errors.Is(err, ledger.ErrInvalid) {
+		t.Errorf("Prune with limit 0: %v, want ErrInvalid", err)
+	}
+	if p, err := h.s.Prune(ctx, h.clock.Now(), 100); err != nil || p.Total() != 0 || p.More {
+		t.Errorf("Prune of an empty store: %+v, %v", p, err)
+	}
+	old := []ledger.Run{
+		h.settle("c", ledger.Succeeded, ledger.Done),
+		h.settle("c", ledger.Filtered, ledger.Done),
+		h.settle("d", ledger.Succeeded, ledger.Done),
+	}
+	failed := h.settle("c", ledger.Failed, ledger.DeadLetter)
+	dead := h.settle("c", ledger.Dead, ledger.DeadLetter)
+	retrying := h.settle("c", ledger.Retrying, ledger.RetryAt)
+	waiting := h.accept(ev("e", "a", "", 9))[0].ID // an old event whose item waits (of another consumer: settle leases one)
+	h.clock.Advance(2 * time.Hour)
+	cut := h.clock.Now().Add(-time.Hour)
+	young := h.settle("c", ledger.Succeeded, ledger.Done)
+	kept := []ledger.Run{failed, dead, retrying, young}
+
+	// Limit 1 deletes one run, one event and one activity entry, and says there is more.
+	p, err := h.s.Prune(ctx, cut, 1)
+	if err != nil || p.Runs != 1 || p.Steps != 2 || p.Events != 1 || p.Activity != 1 || !p.More {
+		t.Fatalf("Prune(limit 1) = %+v, %v; want 1 run with its 2 steps, 1 event, 1 entry, more", p, err)
+	}
+	p, err = h.s.Prune(ctx, cut, 100)
+	if err != nil || p.Runs != 2 || p.Steps != 4 || p.Events != 2 || p.Activity != 5 || p.More {
+		t.Fatalf("Prune = %+v, %v; want the other 2 runs with their 4 steps, 2 events, 5 entries", p, err)
+	}
+	for _, r := range old {
+		if _, err := h.s.Run(ctx, r.Consumer, r.ID); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("pruned run %s (%s): %v, want ErrNotFound", r.ID, r.Status, err)
+		}
+		if steps, _, err := h.s.Steps(ctx, r.Consumer, r.ID, ledger.Page{}); err != nil || len(steps) != 0 {
+			t.Errorf("pruned run %s has %d steps, %v", r.ID, len(steps), err)
+		}
+		if _, err := h.s.Event(ctx, r.Consumer, r.Event); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("pruned run %s's event: %v, want ErrNotFound", r.ID, err)
+		}
+	}
+	for _, r := range kept {
+		if _, err := h.s.Run(ctx, r.Consumer, r.ID); err != nil {
+			t.Errorf("kept run %s (%s): %v", r.ID, r.Status, err)
+		}
+		if steps, _, err := h.s.Steps(ctx, r.Consumer, r.ID, ledger.Page{}); err != nil || len(steps) != 2 {
+			t.Errorf("kept run %s has %d steps, %v", r.ID, len(steps), err)
+		}
+		if _, err := h.s.Event(ctx, r.Consumer, r.Event); err != nil {
+			t.Errorf("kept run %s's event: %v", r.ID, err)
+		}
+	}
+	if _, err := h.s.Event(ctx, "e", waiting); err != nil {
+		t.Errorf("an old event whose item waits: %v", err)
+	}
+	// The indexes follow.
+	if got := runIDs(h.allRuns(ledger.RunQuery{Consumer: "c"}, 100)); !slices.Equal(got, runIDs(kept)) {
+		t.Errorf("c's runs after pruning: %v, want %v", got, runIDs(kept))
+	}
+	if got := runIDs(h.allRuns(ledger.RunQuery{Consumer: "c", Status: ledger.Succeeded}, 100)); !slices.Equal(got, []string{young.ID}) {
+		t.Errorf("c's succeeded runs after pruning: %v, want only the young one", got)
+	}
+	if got := h.allRuns(ledger.RunQuery{Consumer: "c", Automation: "a"}, 100); len(got) != len(kept) {
+		t.Errorf("c's runs of automation a after pruning: %d, want %d", len(got), len(kept))
+	}
+	if got := h.allRuns(ledger.RunQuery{Consumer: "d"}, 100); len(got) != 0 {
+		t.Errorf("d's runs after pruning: %d, want 0", len(got))
+	}
+	// The young entry is left, with those of the kept runs appended after the cut.
+	if all, _, _ := h.s.Activity(ctx, "", ledger.Page{}); len(all) != 1 || all[0].Kind != "run.succeeded" {
+		t.Errorf("activity after pruning: %+v, want the young run's entry", all)
+	}
+	// The dead-lettered items still replay, their events there.
+	dl, _, err := h.s.Dead(ctx, "c", ledger.Page{})
+	if err != nil || len(dl) != 2 {
+		t.Fatalf("dead items after pruning: %d, %v", len(dl), err)
+	}
+	if err := h.s.Requeue(ctx, "c", dl[0].ID); err != nil {
+		t.Errorf("Requeue after pruning: %v", err)
+	}
+	if p, err := h.s.Prune(ctx, cut, 100); err != nil || p.Total() != 0 || p.More {
+		t.Errorf("Prune again: %+v, %v; want nothing", p, err)
+	}
+
+	// A cut in the future counts as now; the newest activity entry stays, so that the feed's
+	// numbers go on after a restart.
+	h.clock.Advance(time.Hour)
+	p, err = h.s.Prune(ctx, h.clock.Now().Add(240*time.Hour), 100)
+	if err != nil || p.Runs != 1 || p.Events != 1 || p.Activity != 0 {
+		t.Errorf("Prune(future) = %+v, %v; want the young run and its event, and no entry", p, err)
+	}
+	all, _, _ := h.s.Activity(ctx, "", ledger.Page{})
+	if len(all) != 1 {
+		t.Fatalf("activity after pruning everything: %d entries, want the newest", len(all))
+	}
+	h.reopen()
+	if err := h.s.Append(ctx, ledger.Activity{Kind: "x.y"}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, _ := h.s.Activity(ctx, "", ledger.Page{}); len(after) != 2 || after[1].Seq <= all[0].Seq {
+		t.Errorf("after a restart the feed is %+v, want a number after %d", after, all[0].Seq)
 	}
 }
 

@@ -1,0 +1,362 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/splicehq/splice/host/kv"
+)
+
+// Pruned counts what one [Store.Prune] deleted.
+type Pruned struct {
+	Runs     int `json:"runs"`
+	Steps    int `json:"steps"`
+	Events   int `json:"events"`
+	Activity int `json:"activity"`
+	// More reports that the call stopped at its limit (or left a run that changed while it was
+	// pruned): another call may find more to delete.
+	More bool `json:"more"`
+}
+
+// Total is the number of records deleted.
+func (p Pruned) Total() int { return p.Runs + p.Steps + p.Events + p.Activity }
+
+// inflight tracks the times the Accepts in progress took their ids from.
+type inflight struct {
+	mu   sync.Mutex
+	next uint64
+	at   map[uint64]time.Time
+}
+
+// start takes the time of an Accept (from now, under the lock, so that a floor taken before it
+// is no later) and returns it with the func that ends it.
+func (f *inflight) start(now func() time.Time) (time.Time, func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := now()
+	if f.at == nil {
+		f.at = map[uint64]time.Time{}
+	}
+	k := f.next
+	f.next++
+	f.at[k] = t
+	return t, func() {
+		f.mu.Lock()
+		delete(f.at, k)
+		f.mu.Unlock()
+	}
+}
+
+// floor returns the earliest of now and the times of the Accepts in progress: every Accept whose
+// write is not committed yet took its time at floor or later.
+func (f *inflight) floor(now func() time.Time) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := now()
+	for _, at := range f.at {
+		if at.Before(t) {
+			t = at
+		}
+	}
+	return t
+}
+
+// pruneOps is the most operations one write of Prune carries: small enough that a prune never
+// holds the committer for long, so webhooks' commits go between its writes.
+const pruneOps = 512
+
+// idAt is the smallest id [NewID] can make at t: ids below it were made before t.
+func idAt(t time.Time) string {
+	var b [15]byte
+	binary.BigEndian.PutUint64(b[:8], dueNanos(t))
+	return ids.EncodeToString(b[:])
+}
+
+// Prune implements [Store.Prune]. Each kind is walked in key order, which for runs and events is
+// by consumer, then by creation time: a consumer's walk ends at its first record made after
+// before, and at most limit records of each kind are deleted.
+func (s *Embedded) Prune(ctx context.Context, before time.Time, limit int) (Pruned, error) {
+	var p Pruned
+	if limit < 1 {
+		return p, fmt.Errorf("%w: prune limit %d below 1", ErrInvalid, limit)
+	}
+	if err := s.live(); err != nil {
+		return p, err
+	}
+	// Never later than now: an event accepted while this runs must be younger than the cut.
+	if now := s.now(); before.After(now) {
+		before = now
+	}
+	cut := idAt(before)
+	var err error
+	if err = s.pruneRuns(ctx, before, cut, limit, &p); err == nil {
+		if err = s.pruneEvents(ctx, cut, limit, &p); err == nil {
+			err = s.pruneActivity(ctx, before, limit, &p)
+		}
+	}
+	if err != nil {
+		return p, fmt.Errorf("ledger: prune: %w", err)
+	}
+	return p, nil
+}
+
+// pruner batches the deletions of one kind into writes of at most pruneOps operations.
+type pruner struct {
+	s         *Embedded
+	ctx       context.Context
+	ops       []kv.Op
+	records   int // records whose deletion is in ops
+	done      int // records deleted
+	steps     int // steps in ops (runs only)
+	stepsDone int
+	conflict  bool
+}
+
+// flush writes the pending deletions. A write refused by its condition (a run changed since it was
+// read) deletes nothing; the records are left for a later call.
+func (pr *pruner) flush() error {
+	if len(pr.ops) == 0 {
+		return nil
+	}
+	err := pr.s.write(pr.ctx, pr.ops...)
+	switch {
+	case errors.Is(err, ErrConflict):
+		pr.conflict = true
+	case err != nil:
+		return err
+	default:
+		pr.done += pr.records
+		pr.stepsDone += pr.steps
+	}
+	pr.ops, pr.records, pr.steps = pr.ops[:0], 0, 0
+	return nil
+}
+
+// walk calls fn with the records under prefix in key order, each key being
+// prefix<consumer>/<id>. A consumer's records whose id is cut or later are skipped, with every
+// later record of that consumer. fn returns false to stop the walk.
+func (s *Embedded) walk(prefix, cut string, fn func(key, value []byte) (bool, error)) error {
+	var after []byte
+	for {
+		kvs, next, err := s.db.Scan([]byte(prefix), after, 256)
+		if err != nil {
+			return err
+		}
+		skipped := false
+		for _, e := range kvs {
+			after = e.Key
+			rest := e.Key[len(prefix):]
+			slash := bytes.IndexByte(rest, '/')
+			if slash < 0 {
+				continue
+			}
+			if string(rest[slash+1:]) >= cut {
+				// Ids sort by creation time: the rest of this consumer's records are younger.
+				after = append(append([]byte(prefix), rest[:slash+1]...), 0xff)
+				skipped = true
+				break
+			}
+			more, err := fn(e.Key, e.Value)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if !skipped && next == nil {
+			return nil
+		}
+	}
+}
+
+// pruneRuns deletes the runs that succeeded or were filtered and were last updated before
+// before, with their steps and index entries. Runs in progress, failed and dead runs (whose
+// dead-lettered items wait for a replay) are kept.
+func (s *Embedded) pruneRuns(ctx context.Context, before time.Time, cut string, limit int, p *Pruned) error {
+	pr := &pruner{s: s, ctx: ctx}
+	err := s.walk(pRun, cut, func(key, value []byte) (bool, error) {
+		var r Run
+		if err := decode(value, &r); err != nil {
+			return false, fmt.Errorf("%q: %w", key, err)
+		}
+		if (r.Status != Succeeded && r.Status != Filtered) || !r.UpdatedAt.Before(before) {
+			return true, nil
+		}
+		steps, err := s.stepKeys(r.Consumer, r.ID)
+		if err != nil {
+			return false, err
+		}
+		// A run of many steps deletes them in writes of their own first: a crash between leaves
+		// the run with fewer steps, and it is pruned again by a later call.
+		for len(steps) > pruneOps-4 {
+			if err := pr.flush(); err != nil {
+				return false, err
+			}
+			for _, k := range steps[:pruneOps-4] {
+				pr.ops = append(pr.ops, kv.Delete(k))
+			}
+			pr.steps += pruneOps - 4
+			steps = steps[pruneOps-4:]
+			if err := pr.flush(); err != nil {
+				return false, err
+			}
+		}
+		if len(pr.ops)+len(steps)+4 > pruneOps {
+			if err := pr.flush(); err != nil {
+				return false, err
+			}
+		}
+		pr.ops = append(pr.ops, kv.Check(key, value), kv.Delete(key),
+			kv.Delete(append(byAutoPrefix(r.Consumer, r.Automation), r.ID...)),
+			kv.Delete(append(byStatPrefix(r.Consumer, r.Status), r.ID...)))
+		for _, k := range steps {
+			pr.ops = append(pr.ops, kv.Delete(k))
+		}
+		pr.records++
+		pr.steps += len(steps)
+		if pr.done+pr.records >= limit {
+			p.More = true
+			return false, nil
+		}
+		return true, nil
+	})
+	if err == nil {
+		err = pr.flush()
+	}
+	p.Runs += pr.done
+	p.Steps += pr.stepsDone
+	p.More = p.More || pr.conflict
+	return err
+}
+
+// stepKeys returns the keys of a run's step records.
+func (s *Embedded) stepKeys(consumer, run string) ([][]byte, error) {
+	prefix := stepPrefix(consumer, run)
+	var keys [][]byte
+	var after []byte
+	for {
+		kvs, next, err := s.db.ScanKeys(prefix, after, kv.MaxScanLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range kvs {
+			keys = append(keys, e.Key)
+		}
+		if next == nil {
+			return keys, nil
+		}
+		after = next
+	}
+}
+
+// pruneEvents deletes the events accepted before the cut that no work item refers to, waiting or
+// dead. Which events items refer to is read from a snapshot taken first: an item that refers to
+// an event is only ever made by the Accept of that event or by settling (or requeueing) another
+// item that refers to it, so an event no item refers to in the snapshot is never referred to
+// again.
+func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pruned) error {
+	// An Accept that took its time before the cut may not have landed yet: its event would be in
+	// the walk and its item not in the snapshot. The cut stops at the earliest such time, read
+	// before the snapshot is taken.
+	if floor := idAt(s.accepting.floor(s.now)); floor < cut {
+		cut = floor
+	}
+	snap, err := s.db.Snapshot()
+	if err != nil {
+		return err
+	}
+	used := map[string]struct{}{}
+	err = snap.Each([]byte(pItem), func(key, value []byte) error {
+		var it Item
+		if err := decode(value, &it); err != nil {
+			return fmt.Errorf("%q: %w", key, err)
+		}
+		used[string(eventKey(it.Consumer, it.Event))] = struct{}{}
+		return nil
+	})
+	snap.Close()
+	if err != nil {
+		return err
+	}
+	pr := &pruner{s: s, ctx: ctx}
+	err = s.walk(pEvent, cut, func(key, _ []byte) (bool, error) {
+		if _, ok := used[string(key)]; ok {
+			return true, nil
+		}
+		pr.ops = append(pr.ops, kv.Delete(key))
+		pr.records++
+		if len(pr.ops) >= pruneOps {
+			if err := pr.flush(); err != nil {
+				return false, err
+			}
+		}
+		if pr.done+pr.records >= limit {
+			p.More = true
+			return false, nil
+		}
+		return true, nil
+	})
+	if err == nil {
+		err = pr.flush()
+	}
+	p.Events += pr.done
+	return err
+}
+
+// pruneActivity deletes the feed's entries from its start up to the first one appended at or
+// after before. The newest entry is always kept: the feed's next sequence number is read from it
+// when the store opens.
+func (s *Embedded) pruneActivity(ctx context.Context, before time.Time, limit int, p *Pruned) error {
+	last, err := s.db.Last([]byte(pAct))
+	if errors.Is(err, kv.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pr := &pruner{s: s, ctx: ctx}
+	var after []byte
+	for stop := false; !stop; {
+		kvs, next, err := s.db.Scan([]byte(pAct), after, 256)
+		if err != nil {
+			return err
+		}
+		for _, e := range kvs {
+			after = e.Key
+			var a Activity
+			if err := decode(e.Value, &a); err != nil {
+				return fmt.Errorf("%q: %w", e.Key, err)
+			}
+			if bytes.Equal(e.Key, last.Key) || !a.At.Before(before) {
+				stop = true
+				break
+			}
+			pr.ops = append(pr.ops, kv.Delete(e.Key))
+			if a.Consumer != "" {
+				pr.ops = append(pr.ops, kv.Delete(actOfKey(a.Consumer, a.Seq)))
+			}
+			pr.records++
+			if len(pr.ops) >= pruneOps-1 {
+				if err := pr.flush(); err != nil {
+					return err
+				}
+			}
+			if pr.done+pr.records >= limit {
+				p.More = true
+				stop = true
+				break
+			}
+		}
+		if next == nil {
+			stop = true
+		}
+	}
+	if err := pr.flush(); err != nil {
+		return err
+	}
+	p.Activity += pr.done
+	return nil
+}
