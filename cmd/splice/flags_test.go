@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -34,6 +35,35 @@ func TestValueLogThresholdFlag(t *testing.T) {
 		}
 		if got := f.options(nil).ValueLogBytes; got != c.want {
 			t.Errorf("%v with $SPLICE_VALUE_LOG_THRESHOLD=%q: ValueLogBytes %d, want %d", c.args, c.env, got, c.want)
+		}
+	}
+}
+
+// TestRetentionFlag: --retention defaults to the server's 30 days, 0 keeps everything (negative
+// in server.Options, where 0 is the default), and $SPLICE_RETENTION sets it.
+func TestRetentionFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+		want time.Duration
+	}{
+		{nil, "", server.DefaultRetention},
+		{[]string{"--retention=0"}, "", -1},
+		{[]string{"--retention=168h"}, "", 168 * time.Hour},
+		{nil, "48h", 48 * time.Hour},
+	} {
+		t.Setenv("SPLICE_RETENTION", c.env)
+		var f serveFlags
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		f.register(fs, nil)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := applyEnv(fs); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.options(nil).Retention; got != c.want {
+			t.Errorf("%v with $SPLICE_RETENTION=%q: Retention %s, want %s", c.args, c.env, got, c.want)
 		}
 	}
 }

@@ -45,6 +45,7 @@ type env struct {
 	loaded  map[string]*connector.Connector // module digest → loaded connector
 	loading map[string]chan struct{}        // module digest → closed when its load ends
 	loads   atomic.Int64                    // modules loaded (compiled and described) so far
+	pruned  atomic.Int64                    // records deleted by retention
 	signing sync.Map                        // sealed secret → signing key
 
 	stop context.CancelFunc
@@ -104,6 +105,8 @@ func (e *env) open(ctx context.Context) error {
 		e.name, func() float64 { return float64(db.Stats().Failed) })
 	e.s.metrics.Counter("splice_storage_commit_busy_seconds_total", "Time the environment's committer spent committing, fsyncs included: a rate near 1 means writes wait for it.",
 		e.name, func() float64 { return db.Stats().Busy.Seconds() })
+	e.s.metrics.Counter("splice_retention_pruned_total", "Records deleted because they ended longer ago than the retention (--retention): runs, their steps, events and activity entries.",
+		e.name, func() float64 { return float64(e.pruned.Load()) })
 	depth := &cachedDepth{store: e.store}
 	e.s.metrics.Gauge("splice_engine_queue_depth", "Work items not yet settled (waiting, due later or in hand; not dead), counted up to 1,000,000, at most every 2 s.",
 		e.name, depth.get)
@@ -146,9 +149,19 @@ func (e *env) jwtSecret(ctx context.Context) ([]byte, error) {
 func (e *env) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(e.done)
+		defer wg.Done()
 		e.eng.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		e.prune(ctx)
+	}()
+	go func() {
+		wg.Wait()
+		close(e.done)
 	}()
 }
 

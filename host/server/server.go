@@ -42,6 +42,10 @@ const (
 	DefaultMinFreeDiskBytes = kv.DefaultMinFreeBytes
 	// DefaultYieldAbove is Options.YieldAbove's default.
 	DefaultYieldAbove = 5 * time.Millisecond
+	// DefaultRetention is Options.Retention's default: 30 days.
+	DefaultRetention = 30 * 24 * time.Hour
+	// DefaultPruneEvery is Options.PruneEvery's default.
+	DefaultPruneEvery = 10 * time.Minute
 )
 
 // Options configures a Server. The zero value serves ./.splice on 127.0.0.1:8080.
@@ -89,6 +93,15 @@ type Options struct {
 	// than Badger filling the disk and the process dying of SIGBUS. 0 means
 	// DefaultMinFreeDiskBytes (512 MiB); negative turns the check off.
 	MinFreeDiskBytes int64 `json:"minFreeDiskBytes"`
+	// Retention is how long what has ended is kept: runs that succeeded or were filtered (with
+	// their steps), their events and activity entries older than this are deleted
+	// (ledger.Store.Prune) every PruneEvery. Failed and dead runs are kept, with their events,
+	// while they wait for a replay; so are runs in progress. 0 means DefaultRetention (30 days);
+	// negative keeps everything.
+	Retention time.Duration `json:"retention"`
+	// PruneEvery is how often each environment deletes what Retention lets go; the first time a
+	// minute after start (or PruneEvery, when shorter). 0 means DefaultPruneEvery (10 minutes).
+	PruneEvery time.Duration `json:"pruneEvery"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
 	// and Logger are the server's).
 	Engine engine.Options `json:"engine"`
@@ -180,6 +193,15 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.YieldAbove == 0 {
 		o.YieldAbove = DefaultYieldAbove
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.PruneEvery == 0 {
+		o.PruneEvery = DefaultPruneEvery
+	}
+	if o.PruneEvery < 0 {
+		return nil, fmt.Errorf("server: prune interval %s below zero", o.PruneEvery)
 	}
 	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}, metrics: metrics.New()}
 	if o.YieldAbove > 0 {
