@@ -44,7 +44,6 @@ type Embedded struct {
 	feed      feed
 	cache     cache
 	runLocks  [64]sync.Mutex // striped by run id: a run's read-modify-write of its record
-	accepting inflight       // the Accepts whose writes may still land, for Prune
 	seed      maphash.Seed
 	// maxWaiting is Options.MaxWaiting; counting waits for the counts it started (backlog.go).
 	maxWaiting int

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/splicehq/splice/host/kv"
@@ -25,46 +24,6 @@ type Pruned struct {
 
 // Total is the number of records deleted.
 func (p Pruned) Total() int { return p.Runs + p.Steps + p.Events + p.Activity }
-
-// inflight tracks the times the Accepts in progress took their ids from.
-type inflight struct {
-	mu   sync.Mutex
-	next uint64
-	at   map[uint64]time.Time
-}
-
-// start takes the time of an Accept (from now, under the lock, so that a floor taken before it
-// is no later) and returns it with the func that ends it.
-func (f *inflight) start(now func() time.Time) (time.Time, func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := now()
-	if f.at == nil {
-		f.at = map[uint64]time.Time{}
-	}
-	k := f.next
-	f.next++
-	f.at[k] = t
-	return t, func() {
-		f.mu.Lock()
-		delete(f.at, k)
-		f.mu.Unlock()
-	}
-}
-
-// floor returns the earliest of now and the times of the Accepts in progress: every Accept whose
-// write is not committed yet took its time at floor or later.
-func (f *inflight) floor(now func() time.Time) time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := now()
-	for _, at := range f.at {
-		if at.Before(t) {
-			t = at
-		}
-	}
-	return t
-}
 
 // pruneOps is the most operations one write of Prune carries: small enough that a prune never
 // holds the committer for long, so webhooks' commits go between its writes.
@@ -88,7 +47,7 @@ func (s *Embedded) Prune(ctx context.Context, before time.Time, limit int) (Prun
 	if err := s.live(); err != nil {
 		return p, err
 	}
-	// Never later than now: an event accepted while this runs must be younger than the cut.
+	// Never later than now (see Store.Prune).
 	if now := s.now(); before.After(now) {
 		before = now
 	}
@@ -253,16 +212,23 @@ func (s *Embedded) stepKeys(consumer, run string) ([][]byte, error) {
 }
 
 // pruneEvents deletes the events accepted before the cut that no work item refers to, waiting or
-// dead. Which events items refer to is read from a snapshot taken first: an item that refers to
-// an event is only ever made by the Accept of that event or by settling (or requeueing) another
-// item that refers to it, so an event no item refers to in the snapshot is never referred to
-// again.
+// dead. The candidates are read first, then the items from a snapshot: a candidate was committed
+// before the snapshot, in one write with its item, so the snapshot holds that item or what
+// settling it enqueued; and an item that refers to an event is only ever made by the Accept of
+// that event or by settling (or requeueing) another item that refers to it, so a candidate no item
+// in the snapshot refers to is never referred to again.
 func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pruned) error {
-	// An Accept that took its time before the cut may not have landed yet: its event would be in
-	// the walk and its item not in the snapshot. The cut stops at the earliest such time, read
-	// before the snapshot is taken.
-	if floor := idAt(s.accepting.floor(s.now)); floor < cut {
-		cut = floor
+	var candidates [][]byte
+	err := s.walk(pEvent, cut, func(key, _ []byte) (bool, error) {
+		candidates = append(candidates, key)
+		if len(candidates) == limit {
+			p.More = true
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil || len(candidates) == 0 {
+		return err
 	}
 	snap, err := s.db.Snapshot()
 	if err != nil {
@@ -282,26 +248,19 @@ func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pr
 		return err
 	}
 	pr := &pruner{s: s, ctx: ctx}
-	err = s.walk(pEvent, cut, func(key, _ []byte) (bool, error) {
+	for _, key := range candidates {
 		if _, ok := used[string(key)]; ok {
-			return true, nil
+			continue
 		}
 		pr.ops = append(pr.ops, kv.Delete(key))
 		pr.records++
 		if len(pr.ops) >= pruneOps {
 			if err := pr.flush(); err != nil {
-				return false, err
+				return err
 			}
 		}
-		if pr.done+pr.records >= limit {
-			p.More = true
-			return false, nil
-		}
-		return true, nil
-	})
-	if err == nil {
-		err = pr.flush()
 	}
+	err = pr.flush()
 	p.Events += pr.done
 	return err
 }
