@@ -44,6 +44,7 @@ type Embedded struct {
 	feed      feed
 	cache     cache
 	runLocks  [64]sync.Mutex // striped by run id: a run's read-modify-write of its record
+	pruning   pruning        // where a round of Prune calls resumes
 	seed      maphash.Seed
 	// maxWaiting is Options.MaxWaiting; counting waits for the counts it started (backlog.go).
 	maxWaiting int

@@ -124,7 +124,10 @@ type Store interface {
 	// entries appended before it, but never the newest one. Runs in progress and runs that failed
 	// or are dead (their dead-lettered items wait for a replay) are kept, with their events. A
 	// before later than the store's clock counts as now. At most limit records of each kind go
-	// per call; Pruned.More says when another call may find more.
+	// per call; Pruned.More says when another call may find more. Calls with the same before may
+	// go on from where the last one stopped, so that a run in progress when the first of them
+	// passed it is only deleted by a later round (a call with another before, or after one that
+	// did not say More).
 	Prune(ctx context.Context, before time.Time, limit int) (Pruned, error)
 
 	// Object returns a stored object.

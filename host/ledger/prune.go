@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/splicehq/splice/host/kv"
@@ -38,7 +39,8 @@ func idAt(t time.Time) string {
 
 // Prune implements [Store.Prune]. Each kind is walked in key order, which for runs and events is
 // by consumer, then by creation time: a consumer's walk ends at its first record made after
-// before, and at most limit records of each kind are deleted.
+// before, and at most limit records of each kind are deleted. Calls are serialized; a call with
+// the same before as one that said More resumes where that one stopped (see pruning).
 func (s *Embedded) Prune(ctx context.Context, before time.Time, limit int) (Pruned, error) {
 	var p Pruned
 	if limit < 1 {
@@ -52,6 +54,11 @@ func (s *Embedded) Prune(ctx context.Context, before time.Time, limit int) (Prun
 		before = now
 	}
 	cut := idAt(before)
+	s.pruning.mu.Lock()
+	defer s.pruning.mu.Unlock()
+	if !before.Equal(s.pruning.before) {
+		s.pruning.from, s.pruning.before = [3][]byte{}, before
+	}
 	var err error
 	if err = s.pruneRuns(ctx, before, cut, limit, &p); err == nil {
 		if err = s.pruneEvents(ctx, cut, limit, &p); err == nil {
@@ -61,7 +68,22 @@ func (s *Embedded) Prune(ctx context.Context, before time.Time, limit int) (Prun
 	if err != nil {
 		return p, fmt.Errorf("ledger: prune: %w", err)
 	}
+	if !p.More {
+		s.pruning.from = [3][]byte{}
+	}
 	return p, nil
+}
+
+// pruning is where a round of Prune calls resumes. A round is the calls with the same before:
+// each call that says More leaves where its walks stopped, and the next goes on from there instead
+// of scanning again past the deletion markers of the records it deleted (they stay until
+// compaction, and made a round of calls quadratic in the records it deleted). A call that finds
+// nothing more ends the round, as does a call with another before: the next starts from the
+// beginning, where the records a round skipped (runs then in progress) may have ended since.
+type pruning struct {
+	mu     sync.Mutex
+	before time.Time
+	from   [3][]byte // runs, events, activity
 }
 
 // pruner batches the deletions of one kind into writes of at most pruneOps operations.
@@ -96,37 +118,38 @@ func (pr *pruner) flush() error {
 	return nil
 }
 
-// walk calls fn with the records under prefix in key order, each key being
-// prefix<consumer>/<id>. A consumer's records whose id is cut or later are skipped, with every
-// later record of that consumer. fn returns false to stop the walk.
-func (s *Embedded) walk(prefix, cut string, fn func(key, value []byte) (bool, error)) error {
-	var after []byte
+// walk calls fn with the records under prefix after from (nil: from the start) in key order,
+// each key being prefix<consumer>/<id>. A consumer's records whose id is cut or later are
+// skipped, with every later record of that consumer. fn returns false to stop the walk. walk
+// returns the key to resume after: the last one handed to fn or skipped.
+func (s *Embedded) walk(prefix, cut string, from []byte, fn func(key, value []byte) (bool, error)) ([]byte, error) {
+	after := from
 	for {
 		kvs, next, err := s.db.Scan([]byte(prefix), after, 256)
 		if err != nil {
-			return err
+			return after, err
 		}
 		skipped := false
 		for _, e := range kvs {
-			after = e.Key
 			rest := e.Key[len(prefix):]
 			slash := bytes.IndexByte(rest, '/')
-			if slash < 0 {
-				continue
-			}
-			if string(rest[slash+1:]) >= cut {
+			if slash >= 0 && string(rest[slash+1:]) >= cut {
 				// Ids sort by creation time: the rest of this consumer's records are younger.
 				after = append(append([]byte(prefix), rest[:slash+1]...), 0xff)
 				skipped = true
 				break
 			}
+			after = e.Key
+			if slash < 0 {
+				continue
+			}
 			more, err := fn(e.Key, e.Value)
 			if err != nil || !more {
-				return err
+				return after, err
 			}
 		}
 		if !skipped && next == nil {
-			return nil
+			return after, nil
 		}
 	}
 }
@@ -136,7 +159,8 @@ func (s *Embedded) walk(prefix, cut string, fn func(key, value []byte) (bool, er
 // dead-lettered items wait for a replay) are kept.
 func (s *Embedded) pruneRuns(ctx context.Context, before time.Time, cut string, limit int, p *Pruned) error {
 	pr := &pruner{s: s, ctx: ctx}
-	err := s.walk(pRun, cut, func(key, value []byte) (bool, error) {
+	var err error
+	s.pruning.from[0], err = s.walk(pRun, cut, s.pruning.from[0], func(key, value []byte) (bool, error) {
 		var r Run
 		if err := decode(value, &r); err != nil {
 			return false, fmt.Errorf("%q: %w", key, err)
@@ -219,7 +243,8 @@ func (s *Embedded) stepKeys(consumer, run string) ([][]byte, error) {
 // in the snapshot refers to is never referred to again.
 func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pruned) error {
 	var candidates [][]byte
-	err := s.walk(pEvent, cut, func(key, _ []byte) (bool, error) {
+	var err error
+	s.pruning.from[1], err = s.walk(pEvent, cut, s.pruning.from[1], func(key, _ []byte) (bool, error) {
 		candidates = append(candidates, key)
 		if len(candidates) == limit {
 			p.More = true
@@ -277,14 +302,14 @@ func (s *Embedded) pruneActivity(ctx context.Context, before time.Time, limit in
 		return err
 	}
 	pr := &pruner{s: s, ctx: ctx}
-	var after []byte
+	after := s.pruning.from[2]
+	defer func() { s.pruning.from[2] = after }()
 	for stop := false; !stop; {
 		kvs, next, err := s.db.Scan([]byte(pAct), after, 256)
 		if err != nil {
 			return err
 		}
 		for _, e := range kvs {
-			after = e.Key
 			var a Activity
 			if err := decode(e.Value, &a); err != nil {
 				return fmt.Errorf("%q: %w", e.Key, err)
@@ -293,6 +318,7 @@ func (s *Embedded) pruneActivity(ctx context.Context, before time.Time, limit in
 				stop = true
 				break
 			}
+			after = e.Key
 			pr.ops = append(pr.ops, kv.Delete(e.Key))
 			if a.Consumer != "" {
 				pr.ops = append(pr.ops, kv.Delete(actOfKey(a.Consumer, a.Seq)))

@@ -64,7 +64,7 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	const consumer, automation, callers, workers = "bench", "33NHB2N7BQD6NABMV1QOBROO", 64, 64
+	const callers, workers = 64, 64
 
 	stop := make(chan struct{})
 	peak := make(chan memSample, 1)
@@ -85,17 +85,38 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 		}
 	}()
 
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	err = runW1(ctx, s, b.N, callers, workers)
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	close(stop)
+	m := <-peak
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/webhook")
+	b.ReportMetric(m.rss, "peak-rss-MiB")
+	b.ReportMetric(m.anon, "peak-anon-MiB")
+	b.ReportMetric(m.rss-m.anon, "peak-file-MiB")
+	b.ReportMetric(diskBytes(b, dir)/(1<<20), "disk-MiB")
+}
+
+// runW1 stores n webhooks as W1 does: callers accept one event each while workers lease the
+// items and acknowledge each with what the engine commits after W1's two steps. It returns when
+// the last item is acknowledged, or at the first error.
+func runW1(ctx context.Context, s ledger.Store, n, callers, workers int) error {
+	const consumer, automation = "bench", "33NHB2N7BQD6NABMV1QOBROO"
 	var acceptFailed, ackFailed atomic.Pointer[error]
 	var nextEvent, acked atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
-	b.ResetTimer()
 	for range callers {
 		wg.Go(func() {
 			var buf []byte
 			for {
 				i := nextEvent.Add(1)
-				if i > int64(b.N) || acceptFailed.Load() != nil || ackFailed.Load() != nil {
+				if i > int64(n) || acceptFailed.Load() != nil || ackFailed.Load() != nil {
 					return
 				}
 				buf = w1Order(buf[:0], uint64(i))
@@ -110,7 +131,7 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 	}
 	for range workers {
 		wg.Go(func() {
-			for acked.Load() < int64(b.N) && acceptFailed.Load() == nil && ackFailed.Load() == nil {
+			for acked.Load() < int64(n) && acceptFailed.Load() == nil && ackFailed.Load() == nil {
 				ls, err := s.Lease(ctx, 8, time.Minute, nil)
 				if err != nil {
 					ackFailed.Store(&err)
@@ -135,21 +156,65 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 		})
 	}
 	wg.Wait()
-	b.StopTimer()
-	cpu := cpuTime() - cpu0
-	close(stop)
-	m := <-peak
 	for _, p := range []*error{acceptFailed.Load(), ackFailed.Load()} {
 		if p != nil {
-			b.Fatal(*p)
+			return *p
 		}
+	}
+	return nil
+}
+
+// BenchmarkPrune measures what retention costs: the store holds b.N webhooks of W1 (stored
+// first, untimed), then Prune deletes them all, in calls of 10,000 records of each kind as the
+// server makes them. It reports the CPU time per webhook pruned (of the whole process, Badger's
+// work included), webhooks pruned per second, and the records deleted per webhook (a run, its two
+// steps, its event and three activity entries).
+//
+//	go test -run '^$' -bench Prune -benchtime 100000x -count 5 ./host/ledger/
+func BenchmarkPrune(b *testing.B) {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		defer debug.SetGCPercent(debug.SetGCPercent(25))
+	}
+	ctx := context.Background()
+	db, err := kv.Open(kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s, err := ledger.Open(ctx, db, ledger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := runW1(ctx, s, b.N, 64, 64); err != nil {
+		b.Fatal(err)
+	}
+	cut := time.Now().Add(time.Second)
+	time.Sleep(time.Until(cut))
+	var total ledger.Pruned
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for {
+		p, err := s.Prune(ctx, cut, 10000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total.Runs += p.Runs
+		total.Steps += p.Steps
+		total.Events += p.Events
+		total.Activity += p.Activity
+		if !p.More {
+			break
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	if total.Runs != b.N || total.Events != b.N {
+		b.Fatalf("pruned %+v, want %d runs and events", total, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/webhook")
-	b.ReportMetric(m.rss, "peak-rss-MiB")
-	b.ReportMetric(m.anon, "peak-anon-MiB")
-	b.ReportMetric(m.rss-m.anon, "peak-file-MiB")
-	b.ReportMetric(diskBytes(b, dir)/(1<<20), "disk-MiB")
+	b.ReportMetric(float64(total.Runs+total.Steps+total.Events+total.Activity)/float64(b.N), "records/webhook")
 }
 
 // diskBytes is the disk space the files under dir take (allocated blocks: Badger sizes some

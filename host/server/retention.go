@@ -9,7 +9,7 @@ import (
 )
 
 // pruneLimit is the most records of each kind one Prune call deletes.
-const pruneLimit = 1000
+const pruneLimit = 10_000
 
 // prune deletes what Options.Retention lets go, every Options.PruneEvery (the first time a minute
 // after start, or sooner when PruneEvery is shorter), until ctx ends.
