@@ -28,7 +28,7 @@ type serveFlags struct {
 	maxWaiting, valueLog                                                int
 	memoryMiB, minFreeMiB                                               int64
 	callTimeout, syncWait, shutdownGrace, readTimeout, yieldAbove       time.Duration
-	retention                                                           time.Duration
+	retention, pruneEvery                                               time.Duration
 	ratePerConsumer                                                     float64
 }
 
@@ -47,7 +47,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet, defaultEnvs []string) {
 	fs.IntVar(&f.maxWaiting, "max-waiting", server.DefaultMaxWaiting, "one consumer's work items waiting to run, per environment; webhooks past it get 429 with Retry-After, nothing stored (negative: no bound)")
 	fs.IntVar(&f.valueLog, "value-log-threshold", server.DefaultValueLogBytes, "keep stored values (events, step records) of this many bytes or more, 64 to 1047552, in Badger's value log, out of its LSM tree: less CPU and heap under sustained writes, for twice the disk (0: off, every value in the tree)")
 	fs.Int64Var(&f.minFreeMiB, "min-free-disk", server.DefaultMinFreeDiskBytes>>20, "MiB of free space the data directory's file system keeps: below it writes are refused (webhooks get 503, /healthz says why) until space is freed, rather than the disk filling up under Badger, which then dies of SIGBUS (0: no check)")
-	fs.DurationVar(&f.retention, "retention", server.DefaultRetention, "how long what has ended is kept: runs that succeeded or were filtered (with their steps), their events and activity entries older than this are deleted, every 10 minutes; failed and dead runs are kept while they wait for a replay (0: keep everything)")
+	fs.DurationVar(&f.retention, "retention", server.DefaultRetention, "how long what has ended is kept: runs that succeeded or were filtered (with their steps), their events and activity entries older than this are deleted, every --prune-every; failed and dead runs are kept while they wait for a replay (0: keep everything)")
+	fs.DurationVar(&f.pruneEvery, "prune-every", server.DefaultPruneEvery, "how often each environment deletes what --retention lets go (the first time a minute after start, or sooner when this is shorter)")
 	fs.Int64Var(&f.memoryMiB, "memory", 0, "guest memory per instance in MiB (0: the sandbox default)")
 	fs.IntVar(&f.instances, "max-instances", 0, "guest instances kept alive across connectors and consumers (0: the sandbox default, 128)")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "the deadline of one guest call (0: 2 s for transforms, 30 s for actions and triggers)")
@@ -121,6 +122,7 @@ func (f *serveFlags) options(log *slog.Logger) server.Options {
 		o.MinFreeDiskBytes = -1 // no check; 0 in Options is the default
 	}
 	o.Retention = f.retention
+	o.PruneEvery = f.pruneEvery
 	if f.retention <= 0 {
 		o.Retention = -1 // keep everything; 0 in Options is the default
 	}
