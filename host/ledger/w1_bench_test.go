@@ -87,7 +87,7 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 
 	cpu0 := cpuTime()
 	b.ResetTimer()
-	err = runW1(ctx, s, b.N, callers, workers)
+	err = runW1(ctx, s, 0, b.N, callers, workers)
 	b.StopTimer()
 	cpu := cpuTime() - cpu0
 	close(stop)
@@ -103,10 +103,11 @@ func benchW1Storage(b *testing.B, valueLogBytes int) {
 	b.ReportMetric(diskBytes(b, dir)/(1<<20), "disk-MiB")
 }
 
-// runW1 stores n webhooks as W1 does: callers accept one event each while workers lease the
-// items and acknowledge each with what the engine commits after W1's two steps. It returns when
-// the last item is acknowledged, or at the first error.
-func runW1(ctx context.Context, s ledger.Store, n, callers, workers int) error {
+// runW1 stores n webhooks as W1 does: callers accept one event each (orders first+1 to first+n,
+// each with its own dedupe key) while workers lease the items and acknowledge each with what the
+// engine commits after W1's two steps. It returns when the last item is acknowledged, or at the
+// first error.
+func runW1(ctx context.Context, s ledger.Store, first, n, callers, workers int) error {
 	const consumer, automation = "bench", "33NHB2N7BQD6NABMV1QOBROO"
 	var acceptFailed, ackFailed atomic.Pointer[error]
 	var nextEvent, acked atomic.Int64
@@ -119,7 +120,7 @@ func runW1(ctx context.Context, s ledger.Store, n, callers, workers int) error {
 				if i > int64(n) || acceptFailed.Load() != nil || ackFailed.Load() != nil {
 					return
 				}
-				buf = w1Order(buf[:0], uint64(i))
+				buf = w1Order(buf[:0], uint64(first)+uint64(i))
 				sum := sha256.Sum256(buf)
 				e := ledger.NewEvent{Consumer: consumer, Automation: automation, DedupeKey: "event:" + hex.EncodeToString(sum[:]), Payload: buf}
 				if _, err := s.Accept(ctx, []ledger.NewEvent{e}); err != nil {
@@ -186,7 +187,7 @@ func BenchmarkPrune(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	if err := runW1(ctx, s, b.N, 64, 64); err != nil {
+	if err := runW1(ctx, s, 0, b.N, 64, 64); err != nil {
 		b.Fatal(err)
 	}
 	cut := time.Now().Add(time.Second)
@@ -215,6 +216,59 @@ func BenchmarkPrune(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/webhook")
 	b.ReportMetric(float64(total.Runs+total.Steps+total.Events+total.Activity)/float64(b.N), "records/webhook")
+}
+
+// BenchmarkRetainedDisk stores W1's records in twelve rounds of b.N webhooks each and reports
+// the disk the database takes after the last (disk-MiB) and the most it took after any round
+// (peak-disk-MiB), with and without pruning: with it, after each round Prune deletes everything
+// older than the round before (a retention of one round), and Badger's value log is
+// garbage-collected every second instead of every ten minutes. Without pruning the disk grows
+// with every round; with it, it grows until compactions and the value log's garbage collection
+// give space back, in steps. The log has the disk after each round.
+//
+//	go test -run '^$' -bench RetainedDisk -benchtime 20000x ./host/ledger/
+func BenchmarkRetainedDisk(b *testing.B) {
+	for _, prune := range []bool{false, true} {
+		b.Run(fmt.Sprint("prune=", prune), func(b *testing.B) {
+			ctx := context.Background()
+			dir := b.TempDir()
+			db, err := kv.Open(kv.Options{Dir: dir, ValueLogBytes: 512, GCInterval: time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			s, err := ledger.Open(ctx, db, ledger.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var cut time.Time
+			var pruned ledger.Pruned
+			var peak float64
+			for round := range 12 {
+				start := time.Now()
+				if err := runW1(ctx, s, round*b.N, b.N, 64, 64); err != nil {
+					b.Fatal(err)
+				}
+				for prune && !cut.IsZero() {
+					p, err := s.Prune(ctx, cut, 10000)
+					if err != nil {
+						b.Fatal(err)
+					}
+					pruned.Runs += p.Runs
+					if !p.More {
+						break
+					}
+				}
+				cut = start
+				disk := diskBytes(b, dir) / (1 << 20)
+				peak = max(peak, disk)
+				b.Logf("round %d: %.0f MiB on disk, %d runs pruned in all", round, disk, pruned.Runs)
+			}
+			b.ReportMetric(diskBytes(b, dir)/(1<<20), "disk-MiB")
+			b.ReportMetric(peak, "peak-disk-MiB")
+		})
+	}
 }
 
 // diskBytes is the disk space the files under dir take (allocated blocks: Badger sizes some
