@@ -36,8 +36,22 @@ func (b badgerLogger) Errorf(format string, args ...any) {
 const vlogSyncPrefix = "Error while curlf sync"
 
 func (b badgerLogger) Warningf(format string, args ...any) {
-	b.log(slog.LevelWarn, format, args)
+	level := slog.LevelWarn
+	if strings.HasPrefix(format, cachePrefix) || strings.HasPrefix(format, cacheLifePrefix) {
+		level = slog.LevelDebug
+	}
+	b.log(level, format, args)
 }
+
+// cachePrefix and cacheLifePrefix start the two lines Badger logs as warnings every minute while
+// its block cache's hit ratio is under 40 % (monitorCache, db.go of Badger v4), with the cache's
+// metrics. Under sustained writes they come every minute, and they name no setting an operator
+// can change (the cache is sized by kv, and a small one is deliberate: its memory counts against
+// the process), so they go to debug.
+const (
+	cachePrefix     = "%s might be too small"
+	cacheLifePrefix = "Cache life expectancy"
+)
 
 func (b badgerLogger) Infof(format string, args ...any) {
 	if strings.HasPrefix(format, stallPrefix) {

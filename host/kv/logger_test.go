@@ -19,6 +19,8 @@ func TestBadgerLoggerLevels(t *testing.T) {
 		{"info dropped", func(l badgerLogger) { l.Infof("compaction") }, ""},
 		{"debug dropped", func(l badgerLogger) { l.Debugf("flush") }, ""},
 		{"write stall raised", func(l badgerLogger) { l.Infof("L0 was stalled for %s\n", "1.5s") }, "level=WARN msg=\"L0 was stalled for 1.5s\" component=badger"},
+		{"cache size lowered", func(l badgerLogger) { l.Warningf("%s might be too small. Metrics: %s\n", "Block cache", "hit: 1") }, "level=DEBUG msg=\"Block cache might be too small. Metrics: hit: 1\" component=badger"},
+		{"cache life lowered", func(l badgerLogger) { l.Warningf("Cache life expectancy (in seconds): %+v\n", 3) }, "level=DEBUG msg=\"Cache life expectancy (in seconds): 3\" component=badger"},
 		{"value log sync failure", func(l badgerLogger) { l.Errorf("Error while curlf sync: %v\n", "EIO") }, "level=ERROR msg=\"Error while curlf sync: EIO\" component=badger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
