@@ -26,6 +26,10 @@ type Pruned struct {
 // Total is the number of records deleted.
 func (p Pruned) Total() int { return p.Runs + p.Steps + p.Events + p.Activity }
 
+// eventsPerScan is how many old events, per event it may delete, one Prune call checks against
+// one reading of the work items.
+const eventsPerScan = 10
+
 // pruneOps is the most operations one write of Prune carries: small enough that a prune never
 // holds the committer for long, so webhooks' commits go between its writes.
 const pruneOps = 512
@@ -118,14 +122,19 @@ func (pr *pruner) flush() error {
 	return nil
 }
 
-// walk calls fn with the records under prefix after from (nil: from the start) in key order,
+// walk calls fn with the records under prefix after from (nil: from the start) in key order
+// (their values only when values is set),
 // each key being prefix<consumer>/<id>. A consumer's records whose id is cut or later are
 // skipped, with every later record of that consumer. fn returns false to stop the walk. walk
 // returns the key to resume after: the last one handed to fn or skipped.
-func (s *Embedded) walk(prefix, cut string, from []byte, fn func(key, value []byte) (bool, error)) ([]byte, error) {
+func (s *Embedded) walk(prefix, cut string, from []byte, values bool, fn func(key, value []byte) (bool, error)) ([]byte, error) {
 	after := from
 	for {
-		kvs, next, err := s.db.Scan([]byte(prefix), after, 256)
+		scan := s.db.ScanKeys
+		if values {
+			scan = s.db.Scan
+		}
+		kvs, next, err := scan([]byte(prefix), after, 256)
 		if err != nil {
 			return after, err
 		}
@@ -160,7 +169,7 @@ func (s *Embedded) walk(prefix, cut string, from []byte, fn func(key, value []by
 func (s *Embedded) pruneRuns(ctx context.Context, before time.Time, cut string, limit int, p *Pruned) error {
 	pr := &pruner{s: s, ctx: ctx}
 	var err error
-	s.pruning.from[0], err = s.walk(pRun, cut, s.pruning.from[0], func(key, value []byte) (bool, error) {
+	s.pruning.from[0], err = s.walk(pRun, cut, s.pruning.from[0], true, func(key, value []byte) (bool, error) {
 		var r Run
 		if err := decode(value, &r); err != nil {
 			return false, fmt.Errorf("%q: %w", key, err)
@@ -242,16 +251,18 @@ func (s *Embedded) stepKeys(consumer, run string) ([][]byte, error) {
 // that event or by settling (or requeueing) another item that refers to it, so a candidate no item
 // in the snapshot refers to is never referred to again.
 func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pruned) error {
+	// Most old events may be still referred to (dead letters wait for a replay), and every call
+	// reads all the items: it takes up to eventsPerScan times limit candidates for one reading.
 	var candidates [][]byte
-	var err error
-	s.pruning.from[1], err = s.walk(pEvent, cut, s.pruning.from[1], func(key, _ []byte) (bool, error) {
+	end, err := s.walk(pEvent, cut, s.pruning.from[1], false, func(key, _ []byte) (bool, error) {
 		candidates = append(candidates, key)
-		if len(candidates) == limit {
+		if len(candidates) == eventsPerScan*limit {
 			p.More = true
 			return false, nil
 		}
 		return true, nil
 	})
+	s.pruning.from[1] = end
 	if err != nil || len(candidates) == 0 {
 		return err
 	}
@@ -273,7 +284,7 @@ func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pr
 		return err
 	}
 	pr := &pruner{s: s, ctx: ctx}
-	for _, key := range candidates {
+	for i, key := range candidates {
 		if _, ok := used[string(key)]; ok {
 			continue
 		}
@@ -283,6 +294,12 @@ func (s *Embedded) pruneEvents(ctx context.Context, cut string, limit int, p *Pr
 			if err := pr.flush(); err != nil {
 				return err
 			}
+		}
+		if pr.done+pr.records == limit && i < len(candidates)-1 {
+			// The next call of the round goes on after this one.
+			p.More = true
+			s.pruning.from[1] = key
+			break
 		}
 	}
 	err = pr.flush()

@@ -218,6 +218,55 @@ func BenchmarkPrune(b *testing.B) {
 	b.ReportMetric(float64(total.Runs+total.Steps+total.Events+total.Activity)/float64(b.N), "records/webhook")
 }
 
+// BenchmarkPruneBacklog measures a round of Prune calls that finds nothing to delete among old
+// events whose items still wait (a backlog, or dead letters waiting for a replay): b.N events of
+// W1 are accepted and left waiting, then one round with a cut after them runs, in calls of 10,000
+// as the server makes them. It reports the round's time per waiting event.
+//
+//	go test -run '^$' -bench PruneBacklog -benchtime 100000x ./host/ledger/
+func BenchmarkPruneBacklog(b *testing.B) {
+	ctx := context.Background()
+	db, err := kv.Open(kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s, err := ledger.Open(ctx, db, ledger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var buf []byte
+	for i := 0; i < b.N; i += 100 {
+		var evs []ledger.NewEvent
+		for j := i; j < min(i+100, b.N); j++ {
+			buf = w1Order(nil, uint64(j))
+			evs = append(evs, ledger.NewEvent{Consumer: "bench", Automation: "w1", Payload: buf})
+		}
+		if _, err := s.Accept(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cut := time.Now().Add(time.Millisecond)
+	time.Sleep(time.Until(cut))
+	b.ResetTimer()
+	calls := 0
+	for {
+		calls++
+		p, err := s.Prune(ctx, cut, 10000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Total() != 0 {
+			b.Fatalf("pruned %+v of a backlog", p)
+		}
+		if !p.More {
+			break
+		}
+	}
+	b.ReportMetric(float64(calls), "calls")
+}
+
 // BenchmarkRetainedDisk stores W1's records in twelve rounds of b.N webhooks each and reports
 // the disk the database takes after the last (disk-MiB) and the most it took after any round
 // (peak-disk-MiB), with and without pruning: with it, after each round Prune deletes everything
