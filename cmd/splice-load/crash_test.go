@@ -101,12 +101,15 @@ func TestCrash(t *testing.T) {
 		term     bool
 		failRate float64
 		resend   int
-	}{{kills: 3}, {kills: 3, term: true}, {kills: 1, failRate: 0.3}, {kills: 2, resend: 50}} {
+		args     []string
+	}{{kills: 3}, {kills: 3, term: true}, {kills: 1, failRate: 0.3}, {kills: 2, resend: 50},
+		// Retention deleting what ended a second ago, between and across the kills.
+		{kills: 2, args: []string{"--retention=1s", "--prune-every=200ms", "--log-level=info"}}} {
 		term := c.term
 		var log lockedBuffer // the servers' output is copied in by os/exec's goroutines
 		rep, err := runCrash(t.Context(), crashConfig{
 			e2eConfig: e2eConfig{Splice: bin, Connectors: filepath.Join(root, ".build/wasm"), Guests: "c", Connections: 8, Workers: 16,
-				Drain: 30 * time.Second},
+				Drain: 30 * time.Second, ServerArgs: c.args},
 			Kills: c.kills, Interval: 800 * time.Millisecond, Term: term, FailRate: c.failRate, Resend: c.resend,
 		}, &log)
 		if err != nil {
@@ -130,6 +133,8 @@ func TestCrash(t *testing.T) {
 			t.Errorf("with webhooks sent again: %d orders run without a 2xx; want none (each resent until answered)", rep.Unacked)
 		case rep.Orders < rep.Accepted:
 			t.Errorf("%d orders reached the upstream, fewer than the %d accepted", rep.Orders, rep.Accepted)
+		case c.args != nil && !strings.Contains(log.String(), "retention: pruned"):
+			t.Errorf("retention deleted nothing: the test tested nothing\n%s", log.String())
 		}
 	}
 }
