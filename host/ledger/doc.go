@@ -2,7 +2,8 @@
 // trigger events (with dedupe) together with their work items, leasing and acknowledging work
 // (the step's result and the next step in one commit), dead letters, runs with their steps and
 // indexes, the activity feed, versioned objects with compare-and-swap (connectors, automations,
-// trigger state, credentials) and content-addressed blobs (modules).
+// trigger state, credentials), content-addressed blobs (modules), and the deletion of what has
+// ended once a retention has passed ([Store.Prune], prune.go).
 //
 // [Store] is the contract; the engine and the API use it and never see a storage key. [Embedded]
 // implements it over one environment's kv database (Badger) for a single process. A backend on a
@@ -15,7 +16,8 @@
 // [Embedded] is safe for concurrent use. Its locks, in order: a run's lock (runLocks, held across
 // the write of an Ack that stores the run), then the queue's (q.mu) or the feed's (feed.mu), never
 // both of those, then the cache's (cache.mu), which is held for no call out; none is held while
-// waiting for kv except the run lock.
+// waiting for kv except the run lock and Prune's (pruning.mu, which serializes Prune calls and is
+// held with no other).
 //
 // # Key layout
 //
