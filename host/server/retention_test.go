@@ -18,8 +18,10 @@ import (
 // runs that succeeded go (from every listing, their records gone), with their activity entries;
 // the run that failed stays, replayable; /metrics counts the deleted records.
 func TestRetention(t *testing.T) {
-	if _, err := server.Open(context.Background(), server.Options{DataDir: t.TempDir(), PruneEvery: -time.Second}); err == nil || !strings.Contains(err.Error(), "prune interval") {
-		t.Fatalf("Open with a negative prune interval: %v, want an error naming it", err)
+	for _, every := range []time.Duration{-time.Second, time.Nanosecond, 99 * time.Millisecond} {
+		if _, err := server.Open(context.Background(), server.Options{DataDir: t.TempDir(), PruneEvery: every}); err == nil || !strings.Contains(err.Error(), "prune interval") {
+			t.Fatalf("Open with a prune interval of %s: %v, want an error naming it", every, err)
+		}
 	}
 	h := start(t, t.TempDir(), func(o *server.Options) {
 		o.Retention = 300 * time.Millisecond

@@ -44,8 +44,9 @@ const (
 	DefaultYieldAbove = 5 * time.Millisecond
 	// DefaultRetention is Options.Retention's default: 30 days.
 	DefaultRetention = 30 * 24 * time.Hour
-	// DefaultPruneEvery is Options.PruneEvery's default.
+	// DefaultPruneEvery is Options.PruneEvery's default; MinPruneEvery its least value.
 	DefaultPruneEvery = 10 * time.Minute
+	MinPruneEvery     = 100 * time.Millisecond
 )
 
 // Options configures a Server. The zero value serves ./.splice on 127.0.0.1:8080.
@@ -100,7 +101,8 @@ type Options struct {
 	// negative keeps everything.
 	Retention time.Duration `json:"retention"`
 	// PruneEvery is how often each environment deletes what Retention lets go; the first time a
-	// minute after start (or PruneEvery, when shorter). 0 means DefaultPruneEvery (10 minutes).
+	// minute after start (or PruneEvery, when shorter). 0 means DefaultPruneEvery (10 minutes);
+	// below MinPruneEvery (100 ms) Open refuses it.
 	PruneEvery time.Duration `json:"pruneEvery"`
 	// Engine configures each environment's engine (its Store, Connectors, Automations, Broker
 	// and Logger are the server's).
@@ -188,20 +190,20 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 			return nil, fmt.Errorf("server: environment name %q: 1-40 of a-z, 0-9 and -, starting with a letter", n)
 		}
 	}
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data dir: %w", err)
-	}
-	if o.YieldAbove == 0 {
-		o.YieldAbove = DefaultYieldAbove
-	}
 	if o.Retention == 0 {
 		o.Retention = DefaultRetention
 	}
 	if o.PruneEvery == 0 {
 		o.PruneEvery = DefaultPruneEvery
 	}
-	if o.PruneEvery < 0 {
-		return nil, fmt.Errorf("server: prune interval %s below zero", o.PruneEvery)
+	if o.PruneEvery < MinPruneEvery {
+		return nil, fmt.Errorf("server: prune interval %s: at least %s", o.PruneEvery, MinPruneEvery)
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if o.YieldAbove == 0 {
+		o.YieldAbove = DefaultYieldAbove
 	}
 	s := &Server{o: o, log: o.Logger, envs: map[string]*env{}, metrics: metrics.New()}
 	if o.YieldAbove > 0 {
