@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -64,8 +65,11 @@ type e2eReport struct {
 		// PeakAnonMiB and PeakFileMiB split the largest resident set sampled (every 100 ms, from
 		// /proc/PID/smaps_rollup) into anonymous memory (Go heap, guests' linear memory) and
 		// file-backed pages (Badger's memory-mapped tables and logs, the binary).
-		PeakAnonMiB    float64 `json:"peakAnonMiB"`
-		PeakFileMiB    float64 `json:"peakFileMiB"`
+		PeakAnonMiB float64 `json:"peakAnonMiB"`
+		PeakFileMiB float64 `json:"peakFileMiB"`
+		// DiskMiB is the disk space the environments' databases take (allocated blocks, under
+		// envs/) once the server stopped cleanly after the last run: what the load left stored.
+		DiskMiB        float64 `json:"diskMiB"`
 		FirstWebhookMs float64 `json:"firstWebhookMsWarmCache"`
 		// CPUPerWebhookUs is the server's CPU time (user and system, from /proc/PID/stat) from
 		// the start of the load to the end of the last run, per accepted webhook: what one
@@ -218,6 +222,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	if err := srv.stop(); err != nil {
 		return nil, fmt.Errorf("splice did not stop cleanly: %w", err)
 	}
+	s.DiskMiB = diskMiB(filepath.Join(dir, "envs"))
 
 	// 3. The first webhook after a restart, the compilation cache warm.
 	first, err := firstWebhook(ctx, cfg, dir, hook, log)
@@ -226,6 +231,24 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	}
 	s.FirstWebhookMs = float64(first.Microseconds()) / 1000
 	return rep, nil
+}
+
+// diskMiB is the disk space the files under dir take (allocated blocks: Badger sizes some files
+// ahead, sparse), or 0 when it cannot be read.
+func diskMiB(dir string) float64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return float64(n) / (1 << 20)
 }
 
 // spliceProc is a running splice server.
@@ -592,6 +615,9 @@ func (r *e2eReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  upstream got     %9d messages  lost %d, duplicates %d\n", s.UpstreamReceived, s.Lost, s.UpstreamDuplicates)
 	fmt.Fprintf(w, "  peak RSS         %9.1f MiB      largest sample: %.1f MiB anonymous, %.1f MiB file-backed\n", s.PeakRSSMiB, s.PeakAnonMiB, s.PeakFileMiB)
 	fmt.Fprintf(w, "  server CPU       %9.0f µs per webhook, accept and run\n", s.CPUPerWebhookUs)
+	if s.Accepted > 0 {
+		fmt.Fprintf(w, "  disk             %9.1f MiB      %.1f KiB per accepted webhook, stored once every run ended\n", s.DiskMiB, s.DiskMiB*1024/float64(s.Accepted))
+	}
 	if s.CommitterBusyLoad >= 0 || s.CommitterBusyRuns >= 0 {
 		fmt.Fprintf(w, "  committer busy   %9.0f %%           during the load, %.0f %% after it until the last run (storage group commits)\n",
 			100*s.CommitterBusyLoad, 100*s.CommitterBusyRuns)
