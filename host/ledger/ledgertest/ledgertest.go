@@ -1120,12 +1120,37 @@ func testPrune(t *testing.T, h *harness) {
 		t.Errorf("Prune again: %+v, %v; want nothing", p, err)
 	}
 
+	// A run of more steps than one write of Prune deletes (600, stored by three Acks).
+	h.clock.Advance(time.Millisecond)
+	bigEvent := h.accept(ev("f", "a", "", 0))[0].ID
+	var big ledger.Run
+	for i := range 3 {
+		ls, err := h.s.Lease(ctx, 1, time.Minute, func(c string) bool { return c != "f" })
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("lease %d of f's item: %+v, %v", i, ls, err)
+		}
+		it := ls[0].Item
+		var steps []ledger.Step
+		for j := range 200 {
+			steps = append(steps, ledger.Step{Run: it.ID, Key: fmt.Sprintf("%04d", i*200+j), Data: payload(j)})
+		}
+		c := ledger.Commit{Disposition: ledger.RetryAt, Due: h.clock.Now(), LastError: "more", Steps: steps}
+		if i == 2 {
+			big = ledger.Run{ID: it.ID, Consumer: "f", Automation: "a", Event: bigEvent, Status: ledger.Succeeded}
+			c = ledger.Commit{Run: &big, Steps: steps}
+		}
+		h.ack(ls[0], c)
+	}
+
 	// A cut in the future counts as now; the newest activity entry stays, so that the feed's
 	// numbers go on after a restart.
 	h.clock.Advance(time.Hour)
 	p, err = h.s.Prune(ctx, h.clock.Now().Add(240*time.Hour), 100)
-	if err != nil || p.Runs != 1 || p.Events != 1 || p.Activity != 0 {
-		t.Errorf("Prune(future) = %+v, %v; want the young run and its event, and no entry", p, err)
+	if err != nil || p.Runs != 2 || p.Steps != 602 || p.Events != 2 || p.Activity != 0 {
+		t.Errorf("Prune(future) = %+v, %v; want the young run and the big one with their 602 steps and 2 events, and no entry", p, err)
+	}
+	if steps, _, err := h.s.Steps(ctx, "f", big.ID, ledger.Page{}); err != nil || len(steps) != 0 {
+		t.Errorf("the big run has %d steps left, %v", len(steps), err)
 	}
 	all, _, _ := h.s.Activity(ctx, "", ledger.Page{})
 	if len(all) != 1 {
