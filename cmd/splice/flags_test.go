@@ -24,16 +24,7 @@ func TestValueLogThresholdFlag(t *testing.T) {
 		{nil, "1024", 1024},
 	} {
 		t.Setenv("SPLICE_VALUE_LOG_THRESHOLD", c.env)
-		var f serveFlags
-		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		f.register(fs, nil)
-		if err := fs.Parse(c.args); err != nil {
-			t.Fatal(err)
-		}
-		if err := applyEnv(fs); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.options(nil).ValueLogBytes; got != c.want {
+		if got := parseServe(t, c.args).ValueLogBytes; got != c.want {
 			t.Errorf("%v with $SPLICE_VALUE_LOG_THRESHOLD=%q: ValueLogBytes %d, want %d", c.args, c.env, got, c.want)
 		}
 	}
@@ -53,17 +44,24 @@ func TestRetentionFlag(t *testing.T) {
 		{nil, "48h", 48 * time.Hour},
 	} {
 		t.Setenv("SPLICE_RETENTION", c.env)
-		var f serveFlags
-		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		f.register(fs, nil)
-		if err := fs.Parse(c.args); err != nil {
-			t.Fatal(err)
-		}
-		if err := applyEnv(fs); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.options(nil).Retention; got != c.want {
+		if got := parseServe(t, c.args).Retention; got != c.want {
 			t.Errorf("%v with $SPLICE_RETENTION=%q: Retention %s, want %s", c.args, c.env, got, c.want)
 		}
 	}
+}
+
+// parseServe parses serve's flags from args and the environment, as serve does, and returns the
+// server options they make.
+func parseServe(t *testing.T, args []string) server.Options {
+	t.Helper()
+	var f serveFlags
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	f.register(fs, nil)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyEnv(fs); err != nil {
+		t.Fatal(err)
+	}
+	return f.options(nil)
 }

@@ -18,16 +18,7 @@ import (
 // in the end.
 func TestPruneWhileRunning(t *testing.T) {
 	ctx := context.Background()
-	db, err := kv.Open(kv.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := ledger.Open(ctx, db, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, kv.Options{Dir: t.TempDir()})
 
 	const events = 1500
 	var wg sync.WaitGroup
@@ -138,4 +129,24 @@ func TestPruneWhileRunning(t *testing.T) {
 	if _, err := s.Run(ctx, "a", "x"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("Run of nothing: %v", err)
 	}
+}
+
+// openStore opens an embedded store over a kv database with options o; both close when the test
+// ends.
+func openStore(tb testing.TB, o kv.Options) *ledger.Embedded {
+	tb.Helper()
+	db, err := kv.Open(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := ledger.Open(context.Background(), db, ledger.Options{})
+	if err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		s.Close()
+		db.Close()
+	})
+	return s
 }

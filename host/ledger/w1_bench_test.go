@@ -177,16 +177,7 @@ func BenchmarkPrune(b *testing.B) {
 		defer debug.SetGCPercent(debug.SetGCPercent(25))
 	}
 	ctx := context.Background()
-	db, err := kv.Open(kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	s, err := ledger.Open(ctx, db, ledger.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(b, kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
 	if err := runW1(ctx, s, 0, b.N, 64, 64); err != nil {
 		b.Fatal(err)
 	}
@@ -226,16 +217,7 @@ func BenchmarkPrune(b *testing.B) {
 //	go test -run '^$' -bench PruneBacklog -benchtime 100000x ./host/ledger/
 func BenchmarkPruneBacklog(b *testing.B) {
 	ctx := context.Background()
-	db, err := kv.Open(kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	s, err := ledger.Open(ctx, db, ledger.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(b, kv.Options{Dir: b.TempDir(), ValueLogBytes: 512})
 	var buf []byte
 	for i := 0; i < b.N; i += 100 {
 		var evs []ledger.NewEvent
@@ -281,16 +263,7 @@ func BenchmarkRetainedDisk(b *testing.B) {
 		b.Run(fmt.Sprint("prune=", prune), func(b *testing.B) {
 			ctx := context.Background()
 			dir := b.TempDir()
-			db, err := kv.Open(kv.Options{Dir: dir, ValueLogBytes: 512, GCInterval: time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			s, err := ledger.Open(ctx, db, ledger.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openStore(b, kv.Options{Dir: dir, ValueLogBytes: 512, GCInterval: time.Second})
 			var cut time.Time
 			var pruned ledger.Pruned
 			var peak float64
