@@ -122,11 +122,11 @@ func (pr *pruner) flush() error {
 	return nil
 }
 
-// walk calls fn with the records under prefix after from (nil: from the start) in key order
-// (their values only when values is set),
-// each key being prefix<consumer>/<id>. A consumer's records whose id is cut or later are
-// skipped, with every later record of that consumer. fn returns false to stop the walk. walk
-// returns the key to resume after: the last one handed to fn or skipped.
+// walk calls fn with the records under prefix after from (nil: from the start) in key order,
+// with their values when values is set; each key is prefix<consumer>/<id>. A consumer's records
+// whose id is cut or later are skipped, with every later record of that consumer. fn returns
+// false to stop the walk. walk returns the key to resume after: the last one handed to fn or
+// skipped.
 func (s *Embedded) walk(prefix, cut string, from []byte, values bool, fn func(key, value []byte) (bool, error)) ([]byte, error) {
 	after := from
 	for {
