@@ -150,15 +150,8 @@ func (e *env) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		e.eng.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		e.prune(ctx)
-	}()
+	wg.Go(func() { e.eng.Run(ctx) })
+	wg.Go(func() { e.prune(ctx) })
 	go func() {
 		wg.Wait()
 		close(e.done)
