@@ -14,7 +14,7 @@ import (
 	"github.com/splicehq/splice/host/server"
 )
 
-// TestRetention runs a server that keeps what ended for 300 ms and prunes every 100 ms: the
+// TestRetention runs a server that keeps what ended for a second and prunes every 200 ms: the
 // runs that succeeded go (from every listing, their records gone), with their activity entries;
 // the run that failed stays, replayable; /metrics counts the deleted records.
 func TestRetention(t *testing.T) {
@@ -24,8 +24,8 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	h := start(t, t.TempDir(), func(o *server.Options) {
-		o.Retention = 300 * time.Millisecond
-		o.PruneEvery = 100 * time.Millisecond
+		o.Retention = time.Second // long enough for the polls below to see a run before it goes
+		o.PruneEvery = 200 * time.Millisecond
 	})
 	tok := h.setup("acme")
 	var good, bad automationView
