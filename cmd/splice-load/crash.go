@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -463,12 +462,7 @@ idempotency key.
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
-	} else {
-		rep.writeText(stdout)
-	}
+	printReport(stdout, rep, *asJSON)
 	var errs []error
 	if rep.Lost != 0 {
 		errs = append(errs, fmt.Errorf("crash: %d accepted webhooks never reached the upstream", rep.Lost))

@@ -233,6 +233,16 @@ func runE2E(ctx context.Context, cfg e2eConfig, log io.Writer) (*e2eReport, erro
 	return rep, nil
 }
 
+// printReport writes a report as indented JSON or as text.
+func printReport(w io.Writer, rep interface{ writeText(io.Writer) }, asJSON bool) {
+	if asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	rep.writeText(w)
+}
+
 // diskMiB is the disk space the files under dir take (allocated blocks: Badger sizes some files
 // ahead, sparse), or 0 when it cannot be read.
 func diskMiB(dir string) float64 {
@@ -669,12 +679,7 @@ webhook was lost or any message duplicated.
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
-	} else {
-		rep.writeText(stdout)
-	}
+	printReport(stdout, rep, *asJSON)
 	if rep.Splice.Lost != 0 {
 		return fmt.Errorf("e2e: %d accepted webhooks reached no upstream", rep.Splice.Lost)
 	}
